@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* aimctl.c — command-line client of aimd (org.abiquo.Node1) */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aimctl.h"
+#include "errors.h"
+
+bool arg_json = false;
+static const char *arg_bus = "system";
+
+int log_bus_error(int r, const sd_bus_error *error, const char *what) {
+        if (error && sd_bus_error_is_set(error))
+                fprintf(stderr, "aimctl: %s: %s\n", what, error->message ?: error->name);
+        else
+                fprintf(stderr, "aimctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        return r < 0 ? r : -EIO;
+}
+
+static int table_add_variant(Table *t, sd_bus_message *m, char type) {
+        union {
+                const char *s;
+                int b;
+                uint8_t y;
+                uint16_t q;
+                uint32_t u;
+                uint64_t t;
+                int32_t i;
+                int64_t x;
+                double d;
+        } v;
+        int r;
+
+        r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+        switch (type) {
+        case 's': case 'o': case 'g':
+                return table_add_string(t, v.s);
+        case 'b':
+                return table_add_bool(t, v.b);
+        case 'y':
+                return table_add_uint(t, v.y);
+        case 'q':
+                return table_add_uint(t, v.q);
+        case 'u':
+                return table_add_uint(t, v.u);
+        case 't':
+                return table_add_uint(t, v.t);
+        case 'd':
+                return table_add_double(t, v.d);
+        default:
+                return table_add_string(t, "?");
+        }
+}
+
+int table_add_properties(Table *t, sd_bus_message *reply) {
+        const char *name, *contents;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(reply, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (contents[1] == 0) {
+                        r = table_add_column(t, name);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_enter_container(reply, 'v', contents);
+                        if (r >= 0)
+                                r = table_add_variant(t, reply, contents[0]);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                } else
+                        r = sd_bus_message_skip(reply, "v");    /* containers: shown by their own verbs */
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+static int verb_status(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", "org.abiquo.Node1");
+        if (r < 0)
+                return log_bus_error(r, &error, "Failed to read the node's properties");
+        t = table_new(NULL);
+        if (!t)
+                return -ENOMEM;
+        table_set_vertical(t, true);
+        r = table_add_properties(t, reply);
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to parse the node's properties");
+        return table_print(t, arg_json);
+}
+
+static const Verb verbs[] = {
+        { "status", 0, 0, verb_status, "status                 Show the node's properties" },
+        {}
+};
+
+int dispatch_verb(sd_bus *bus, const Verb *table, int argc, char *argv[]) {
+        if (argc < 1) {
+                fprintf(stderr, "aimctl: missing verb; see --help.\n");
+                return -EINVAL;
+        }
+        for (const Verb *v = table; v->name; v++) {
+                if (!streq(v->name, argv[0]))
+                        continue;
+                if (argc - 1 < v->min_args || argc - 1 > v->max_args) {
+                        fprintf(stderr, "aimctl: wrong number of arguments; usage: %s\n", v->usage);
+                        return -EINVAL;
+                }
+                return v->run(bus, argc, argv);
+        }
+        fprintf(stderr, "aimctl: unknown verb '%s'; see --help.\n", argv[0]);
+        return -EINVAL;
+}
+
+static void help(void) {
+        printf("Usage: aimctl [OPTIONS] VERB [ARGS...]\n"
+               "Query and control aimd, the node agent (org.abiquo.Node1).\n\nVerbs:\n");
+        for (const Verb *v = verbs; v->name; v++)
+                printf("  %s\n", v->usage);
+        printf("\nOptions:\n"
+               "  -h --help                      Show this help\n"
+               "     --version                   Show the version\n"
+               "     --json                      Print JSON instead of tables\n"
+               "     --bus=system|session|ADDRESS\n"
+               "                                 Where aimd is (default: the system bus)\n");
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_BUS };
+        static const struct option options[] = {
+                { "help",    no_argument,       NULL, 'h' },
+                { "version", no_argument,       NULL, ARG_VERSION },
+                { "json",    no_argument,       NULL, ARG_JSON },
+                { "bus",     required_argument, NULL, ARG_BUS },
+                {}
+        };
+        int c;
+
+        /* "+": options end at the verb, so verbs may have options of their own. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("aimctl %s\n", AIMD_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_BUS:
+                        arg_bus = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        return 1;
+}
+
+static int bus_connect(sd_bus **ret) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (streq(arg_bus, "system"))
+                return sd_bus_open_system(ret);
+        if (streq(arg_bus, "session"))
+                return sd_bus_open_user(ret);
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, arg_bus);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, true);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        (void) errors_register();
+
+        r = bus_connect(&bus);
+        if (r < 0) {
+                log_bus_error(r, NULL, "Failed to connect to the bus");
+                return EXIT_FAILURE;
+        }
+        /* Let polkit ask the person at the terminal when it needs to. */
+        (void) sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO) > 0);
+
+        r = dispatch_verb(bus, verbs, argc - optind, argv + optind);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

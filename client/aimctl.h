@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* aimctl.h — what aimctl's verb files share */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "table.h"
+#include "util/macro.h"
+
+#define NODE_BUS_NAME "org.abiquo.Node1"
+#define NODE_PATH     "/org/abiquo/Node1"
+
+extern bool arg_json;
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args;         /* not counting the verb itself */
+        int (*run)(sd_bus *bus, int argc, char *argv[]);
+        const char *usage;              /* "VERB ARGS  what it does", for --help */
+} Verb;
+
+/* Runs the verb named by argv[0] from verbs (NULL-terminated by name). */
+int dispatch_verb(sd_bus *bus, const Verb *verbs, int argc, char *argv[]);
+
+/* Prints "aimctl: <what>: <the daemon's message>" and returns a negative errno. */
+int log_bus_error(int r, const sd_bus_error *error, const char *what);
+
+/* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
+int table_add_properties(Table *t, sd_bus_message *reply);

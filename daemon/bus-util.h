@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-util.h — small sd-bus helpers shared by the *-dbus.c files */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "util/macro.h"
+
+/* Property getter for a C bool at the vtable offset (sd-bus' own default reads an int). */
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error);

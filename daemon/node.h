@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* node.h — the manager: bus, event loop, configuration and the subsystems hanging off them */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "polkit.h"
+
+#define NODE_BUS_NAME    "org.abiquo.Node1"
+#define NODE_OBJECT_PATH "/org/abiquo/Node1"
+#define NODE_INTERFACE   "org.abiquo.Node1"
+
+/* What the hypervisor says about the host; all zero while it is not connected. */
+typedef struct HostInfo {
+        bool connected;
+        char *type;
+        char *cpu_model;
+        uint32_t cpus;
+        uint64_t memory_kib;
+} HostInfo;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Config config;
+        PolkitRegistry *polkit;
+        HostInfo host;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Connects to the bus ("system", "session" or an address), publishes the objects, starts the
+ * subsystems and takes the well-known name. */
+int manager_start(Manager *m, const char *bus);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* valid.h — validators for names and paths that callers hand us */
+#pragma once
+
+#include <stdbool.h>
+
+/* A Linux interface name: 1..15 bytes; no '/', ':', whitespace or control characters; not "." or "..". */
+bool ifname_is_valid(const char *s);
+
+/* An image name: one path component of [A-Za-z0-9._+-], 1..255 bytes, not starting with '.'. */
+bool image_name_is_valid(const char *s);
+
+/* A path relative to a base directory: non-empty, not absolute, no ".." component, no control
+ * characters, at most PATH_MAX bytes. Symlinks are the opener's business (RESOLVE_BENEATH). */
+bool relative_path_is_valid(const char *s);

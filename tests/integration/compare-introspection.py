@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# compare-introspection.py LIVE.xml DBUS_DIR — every org.abiquo.* interface in the live introspection
+# must equal the one in DBUS_DIR/<interface>.xml: methods and their arguments (names, types,
+# directions), signals, properties (type, access, EmitsChangedSignal). Prints the differences.
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+EMITS = "org.freedesktop.DBus.Property.EmitsChangedSignal"
+
+
+def describe(iface):
+    d = {}
+    for m in iface.findall("method"):
+        d["method " + m.get("name")] = [(a.get("name"), a.get("type"), a.get("direction", "in"))
+                                        for a in m.findall("arg")]
+    for s in iface.findall("signal"):
+        d["signal " + s.get("name")] = [(a.get("name"), a.get("type")) for a in s.findall("arg")]
+    for p in iface.findall("property"):
+        emits = "true"
+        for a in p.findall("annotation"):
+            if a.get("name") == EMITS:
+                emits = a.get("value")
+        d["property " + p.get("name")] = (p.get("type"), p.get("access"), emits)
+    return d
+
+
+def main():
+    live = ET.parse(sys.argv[1]).getroot()
+    found, bad = 0, 0
+    for iface in live.findall("interface"):
+        name = iface.get("name")
+        if not name.startswith("org.abiquo."):
+            continue
+        found += 1
+        path = os.path.join(sys.argv[2], name + ".xml")
+        if not os.path.exists(path):
+            print(f"{name}: published but no {path}")
+            bad += 1
+            continue
+        want = [i for i in ET.parse(path).getroot().findall("interface") if i.get("name") == name]
+        a, b = describe(iface), describe(want[0])
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                print(f"{name}: {k}: live {a.get(k)} != file {b.get(k)}")
+                bad += 1
+    if found == 0:
+        print("no org.abiquo.* interface in the live introspection")
+        return 1
+    return 1 if bad else 0
+
+
+sys.exit(main())

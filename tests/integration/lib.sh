@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# lib.sh — the integration harness shared by every test: a private system bus that uses the shipped
+# policy and activates the daemon from the build tree, a real polkitd, the daemon's files, and
+# assertions. Source it, call aim_setup, then talk to the bus; teardown is automatic.
+#
+# Environment (set by meson): AIMD, AIMCTL, AIM_SRCDIR, AIM_BUILDDIR.
+set -euo pipefail
+
+: "${AIMD:?}" "${AIMCTL:?}" "${AIM_SRCDIR:?}" "${AIM_BUILDDIR:?}"
+
+AIM_TESTS=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }     # aim_teardown shows the logs
+ok() { AIM_TESTS=$((AIM_TESTS + 1)); echo "ok $AIM_TESTS - $*"; }
+
+assert_eq() { [ "$1" == "$2" ] || fail "${3:-value}: expected '$2', got '$1'"; }
+assert_contains() { [[ "$1" == *"$2"* ]] || fail "${3:-output}: expected to contain '$2', got '$1'"; }
+assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "${3:-output}: expected not to contain '$2', got '$1'"; }
+
+# assert_bus_error NAME CMD...: CMD (a gdbus call) must fail with D-Bus error NAME; prints its message.
+assert_bus_error() {
+        local name=$1 out; shift
+        if out=$("$@" 2>&1); then fail "expected $name from '$*', got success: $out"; fi
+        [[ "$out" == *"GDBus.Error:$name:"* ]] || fail "expected $name from '$*', got: $out"
+        echo "${out#*GDBus.Error:$name: }"
+}
+
+# gdbus_call OBJECT METHOD ARGS...: a method call on the daemon, as gdbus prints it.
+gdbus_call() {
+        local path=$1 method=$2; shift 2
+        gdbus call --system --dest org.abiquo.Node1 --object-path "$path" --method "$method" "$@"
+}
+
+# prop IFACE PROPERTY [PATH]: the property's value as busctl prints it ("s \"x\"", "b true", ...).
+prop() { busctl --system get-property org.abiquo.Node1 "${3:-/org/abiquo/Node1}" "$1" "$2"; }
+
+require_root() { [ "$(id -u)" = 0 ] || skip "needs root (private mounts, setpriv, netlink)"; }
+require_cmd() { local c; for c; do command -v "$c" >/dev/null || skip "$c is not installed"; done; }
+
+# aim_enter_mount_ns "$@": re-runs the calling script in a private mount namespace, so that bind
+# mounts over system directories (polkit's) vanish with the test.
+aim_enter_mount_ns() {
+        [ -n "${AIM_IN_MOUNT_NS:-}" ] && return 0
+        require_root
+        require_cmd unshare
+        AIM_IN_MOUNT_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+}
+
+name_has_owner() {
+        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null | grep -q true
+}
+
+# wait_for TIMEOUT_S CMD...: polls CMD until it succeeds.
+wait_for() {
+        local deadline=$((SECONDS + $1)); shift
+        until "$@"; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.05
+        done
+}
+
+daemon_pid() {
+        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+                GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null | awk '{print $2}'
+}
+
+# aim_write_config: the daemon's aim.ini; tests may rewrite $AIM_TMP/aim.ini before the first call.
+aim_write_config() {
+        cat > "$AIM_TMP/aim.ini" <<EOT
+[monitor]
+uri = ${AIM_URI:-test:///default}
+[rimp]
+repository = $AIM_TMP/repository
+datastore = $AIM_TMP/datastore
+EOT
+}
+
+# aim_daemon_cmd: how the daemon is started (activation, or by hand in tests that need its status).
+aim_daemon_cmd() {
+        local cmd="$AIMD --bus=unix:path=$AIM_TMP/bus.sock --config-file=$AIM_TMP/aim.ini --state-dir=$AIM_TMP/state"
+        echo "${AIM_DAEMON_WRAPPER:+$AIM_DAEMON_WRAPPER }$cmd${AIM_DAEMON_ARGS:+ $AIM_DAEMON_ARGS}"
+}
+
+aim_setup() {
+        require_root
+        require_cmd dbus-daemon busctl gdbus setpriv
+        AIM_TMP=$(mktemp -d /tmp/aim-test.XXXXXX)
+        chmod 755 "$AIM_TMP"    # other users' test clients must reach the bus socket
+        mkdir -p "$AIM_TMP/services" "$AIM_TMP/state" "$AIM_TMP/repository" "$AIM_TMP/datastore"
+        trap aim_teardown EXIT
+        aim_write_config
+
+        cat > "$AIM_TMP/bus.conf" <<EOT
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$AIM_TMP/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$AIM_TMP/services</servicedir>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include ignore_missing="yes">/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
+  <include>$AIM_SRCDIR/dbus/org.abiquo.Node1.conf</include>
+  ${AIM_BUS_EXTRA_POLICY:-}
+</busconfig>
+EOT
+        cat > "$AIM_TMP/services/org.abiquo.Node1.service" <<EOT
+[D-BUS Service]
+Name=org.abiquo.Node1
+Exec=$(aim_daemon_cmd)
+User=root
+EOT
+        dbus-daemon --config-file="$AIM_TMP/bus.conf" --nofork --nopidfile >"$AIM_TMP/bus.log" 2>&1 &
+        AIM_BUS_PID=$!
+        export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$AIM_TMP/bus.sock"
+        wait_for 10 test -S "$AIM_TMP/bus.sock" || fail "the private bus did not come up"
+        wait_for 10 busctl --system list --no-pager >/dev/null 2>&1 || fail "the private bus does not answer"
+}
+
+# aim_start_polkitd RULES_JS: a real polkitd with our actions and the given rules (needs
+# aim_enter_mount_ns first: its directories are fixed, so test ones are bind-mounted over them).
+aim_start_polkitd() {
+        [ -n "${AIM_IN_MOUNT_NS:-}" ] || fail "aim_start_polkitd needs aim_enter_mount_ns"
+        [ -x /usr/lib/polkit-1/polkitd ] || skip "polkitd is not installed"
+        mkdir -p "$AIM_TMP/polkit/actions" "$AIM_TMP/polkit/rules" "$AIM_TMP/polkit/empty"
+        cp "$AIM_SRCDIR"/polkit/*.policy "$AIM_TMP/polkit/actions/"
+        printf '%s\n' "$1" > "$AIM_TMP/polkit/rules/50-aimd-test.rules"
+        chmod -R a+rX "$AIM_TMP/polkit"
+        mount --bind "$AIM_TMP/polkit/actions" /usr/share/polkit-1/actions
+        mount --bind "$AIM_TMP/polkit/rules" /etc/polkit-1/rules.d
+        [ -d /usr/share/polkit-1/rules.d ] && mount --bind "$AIM_TMP/polkit/empty" /usr/share/polkit-1/rules.d
+        /usr/lib/polkit-1/polkitd --no-debug >"$AIM_TMP/polkitd.log" 2>&1 &
+        AIM_POLKITD_PID=$!
+        wait_for 10 name_has_owner org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
+}
+
+aim_stop_polkitd() {
+        [ -n "${AIM_POLKITD_PID:-}" ] || return 0
+        kill "$AIM_POLKITD_PID" 2>/dev/null || true
+        wait "$AIM_POLKITD_PID" 2>/dev/null || true
+        AIM_POLKITD_PID=
+}
+
+# as_user USER CMD...: runs CMD as an unprivileged user (with the test bus address).
+as_user() {
+        local user=$1; shift
+        setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "$@"
+}
+
+# aim_activate: the first call, which bus-activates the daemon; waits until it owns its name.
+aim_activate() {
+        busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version >/dev/null \
+                || fail "bus activation of the daemon failed"
+        wait_for 10 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
+}
+
+aim_stop_daemon() {
+        local pid
+        pid=$(daemon_pid) || true
+        [ -n "$pid" ] || return 0
+        kill "$pid" 2>/dev/null || true
+        wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+}
+
+aim_teardown() {
+        local rc=$?
+        set +e
+        aim_stop_daemon
+        aim_stop_polkitd
+        [ -n "${AIM_BUS_PID:-}" ] && { kill "$AIM_BUS_PID" 2>/dev/null; wait "$AIM_BUS_PID" 2>/dev/null; }
+        if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$AIM_TMP/bus.log" ]; then
+                echo "--- bus and daemon log:" >&2
+                tail -n 60 "$AIM_TMP/bus.log" >&2
+        fi
+        [ -n "${AIM_KEEP_TMP:-}" ] || rm -rf "$AIM_TMP"
+        [ $rc -eq 0 ] && echo "$AIM_TESTS passed, 0 failed"
+        exit $rc
+}
+
+# check_introspection PATH: every org.abiquo.* interface the daemon publishes at PATH must equal
+# its dbus/*.xml file.
+check_introspection() {
+        busctl --system introspect --xml-interface org.abiquo.Node1 "$1" > "$AIM_TMP/live.xml" \
+                || fail "introspection of $1 failed"
+        python3 "$AIM_SRCDIR/tests/integration/compare-introspection.py" "$AIM_TMP/live.xml" "$AIM_SRCDIR/dbus" \
+                || fail "live introspection of $1 differs from dbus/*.xml"
+}
