@@ -115,6 +115,7 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status", 0, 0, verb_status, "status                 Show the node's properties" },
+        { "vlan",   1, 8, verb_vlan,   "vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME] | vlan delete PARENT TAG BRIDGE | vlan list" },
         {}
 };
 

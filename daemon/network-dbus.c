@@ -87,7 +87,7 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         _cleanup_free_ char *why = NULL, *path = NULL;
         VlanSpec spec = {};
         char name[IFNAMSIZ], tag[8];
-        bool is_new;
+        bool is_new, had_conflict;
         Vlan *v;
         int r;
 
@@ -110,6 +110,8 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         if (r == 0)
                 return 1;
 
+        v = hashmap_get(m->network->vlans, spec.name);
+        had_conflict = v && v->conflict;
         r = vlan_create(m->network, &spec, &v, &is_new, &why);
         schedule_state_sync(m);
         if (r < 0)
@@ -119,6 +121,8 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
                 return r;
         if (is_new)
                 (void) sd_bus_emit_object_added(m->bus, path);
+        else if (had_conflict)
+                (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "Conflict", NULL);
         return sd_bus_reply_method_return(message, "o", path);
 }
 

@@ -90,6 +90,25 @@ int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], char **ret_mes
         return 0;
 }
 
+/* A refused netlink step: the message gets the errno text unless aim_error() will append it anyway. */
+static int step_failed(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+static int step_failed(char **ret_message, int r, const char *format, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&what, format, ap);
+        va_end(ap);
+        if (k < 0)
+                what = NULL;
+        if (streq(aim_error_name(r), AIM_ERROR_FAILED))
+                *ret_message = TAKE_PTR(what);
+        else if (asprintf(ret_message, "%s: %s", strempty(what), strerror(-r)) < 0)
+                *ret_message = NULL;
+        return r;
+}
+
 static const char *link_kind_name(const Link *l) {
         return l->kind[0] ? l->kind : "plain device";
 }
@@ -102,6 +121,10 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
         if (!parent)
                 return fail_with(ret_message, -AIM_ENOTFOUND, "Parent link '%s' does not exist.", spec->parent);
         p.parent = parent->ifindex;
+        /* The kernel would refuse it too (EINVAL), but only after we changed something. */
+        if (spec->mtu > parent->mtu)
+                return invalid(ret_message, "Invalid option mtu %u: above the MTU of parent '%s' (%u).", spec->mtu,
+                               spec->parent, parent->mtu);
 
         bridge = link_table_get_by_name(links, spec->bridge);
         if (bridge && !streq(bridge->kind, "bridge"))
@@ -168,14 +191,14 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
         if (vlan == 0) {
                 r = ops->create_vlan(n, spec->name, plan->parent, spec->tag, spec->mtu, &vlan);
                 if (r < 0)
-                        return fail_with(ret_message, r, "Failed to create VLAN link '%s'", spec->name);
+                        return step_failed(ret_message, r, "Failed to create VLAN link '%s'", spec->name);
                 undo->steps[undo->n++] = (VlanUndoStep) { .ifindex = vlan, .delete = true };
         }
 
         if (bridge == 0) {
                 r = ops->create_bridge(n, spec->bridge, spec->mtu, true, &bridge);
                 if (r < 0) {
-                        r = fail_with(ret_message, r, "Failed to create bridge '%s'", spec->bridge);
+                        r = step_failed(ret_message, r, "Failed to create bridge '%s'", spec->bridge);
                         goto rollback;
                 }
                 undo->steps[undo->n++] = (VlanUndoStep) { .ifindex = bridge, .delete = true };
@@ -186,7 +209,7 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
                 s.mtu = plan->bridge_mtu;
                 r = ops->set_link(n, bridge, &s);
                 if (r < 0) {
-                        r = fail_with(ret_message, r, "Failed to set up bridge '%s'", spec->bridge);
+                        r = step_failed(ret_message, r, "Failed to set up bridge '%s'", spec->bridge);
                         goto rollback;
                 }
                 undo->steps[undo->n++] = (VlanUndoStep) {
@@ -202,7 +225,7 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
 
                 r = ops->set_link(n, vlan, &s);
                 if (r < 0) {
-                        r = fail_with(ret_message, r, "Failed to add '%s' to bridge '%s'", spec->name, spec->bridge);
+                        r = step_failed(ret_message, r, "Failed to add '%s' to bridge '%s'", spec->name, spec->bridge);
                         goto rollback;
                 }
                 if (plan->vlan > 0)
@@ -454,10 +477,19 @@ int vlan_delete(Vlan *v, char **ret_message) {
         int r;
 
         l = link_table_get_by_name(n->links, v->name);
+        b = link_table_get_by_name(n->links, v->bridge);
         if (v->created_vlan && vlan_link_matches(n, v, l)) {
                 r = n->ops->delete_link(n, l->ifindex);
                 if (r < 0 && r != -ENODEV)
-                        return fail_with(ret_message, r, "Failed to delete VLAN link '%s'", v->name);
+                        return step_failed(ret_message, r, "Failed to delete VLAN link '%s'", v->name);
+        } else if (vlan_link_matches(n, v, l) && b && l->master == b->ifindex) {
+                /* Not ours to delete: give it back as we found it, outside the bridge. */
+                LinkSettings s = LINK_SETTINGS_LEAVE;
+
+                s.master = 0;
+                r = n->ops->set_link(n, l->ifindex, &s);
+                if (r < 0)
+                        return step_failed(ret_message, r, "Failed to take '%s' out of bridge '%s'", v->name, v->bridge);
         }
 
         b = link_table_get_by_name(n->links, v->bridge);
@@ -465,7 +497,7 @@ int vlan_delete(Vlan *v, char **ret_message) {
                 if (b->n_ports == 0) {
                         r = n->ops->delete_link(n, b->ifindex);
                         if (r < 0 && r != -ENODEV)
-                                return fail_with(ret_message, r, "Failed to delete bridge '%s'", v->bridge);
+                                return step_failed(ret_message, r, "Failed to delete bridge '%s'", v->bridge);
                 } else
                         vlan_pass_bridge_on(v);
         }
