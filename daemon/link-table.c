@@ -4,8 +4,6 @@
  * With thousands of VLANs and bridges every per-call look-up must be a hash probe: by name (the
  * caller's view), by ifindex (netlink's view) and by parent+VLAN id (the kernel's uniqueness rule). */
 #include <errno.h>
-#include <net/if.h>
-#include <linux/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <net/if.h>
+#include <linux/if.h>        /* after net/if.h: IF_OPER_* */
 #include <stdbool.h>
 #include <stdint.h>
 
