@@ -283,6 +283,7 @@ int network_process_events(Network *n) {
                 if (r == -NLE_NOMEM) {
                         /* ENOBUFS: the kernel dropped notifications; what we hold may be stale. */
                         log_debug("Link notifications were lost, reading all links again.");
+                        n->n_resyncs++;
                         r = network_resync(n);
                         if (r < 0)
                                 return r;

@@ -55,6 +55,7 @@ struct Network {
         sd_event_source *monitor_source;
         sd_event_source *sync_source;   /* the deferred fsync of the state directory */
         int request_errno;              /* the kernel's errno of the last refused request */
+        unsigned n_resyncs;             /* full dumps after lost notifications */
 };
 
 extern const NetworkOps network_netlink_ops;
