@@ -323,7 +323,7 @@ static void on_link_change(Network *n, const Link *old, const Link *new, unsigne
                 if (!names[i])
                         continue;
                 v = hashmap_get(n->vlans, names[i]);
-                if (!v || vlan_object_path(v, &path) < 0)
+                if (!v || v->removing || vlan_object_path(v, &path) < 0)
                         continue;
                 if (all || (change & LINK_CHANGE_MTU && change & LINK_CHANGE_OPERSTATE))
                         (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "MTU", "OperState", NULL);

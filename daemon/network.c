@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
@@ -32,6 +33,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
 /* Big enough for the notifications of thousands of links created between two loop iterations; if it
  * still overflows we resynchronise with a dump. */
 #define MONITOR_RCVBUF (8 * 1024 * 1024)
+/* Larger than any datagram the kernel sends us (dumps fill up to 32 KiB): one recvmsg() per datagram
+ * instead of libnl's default MSG_PEEK probe plus the read. */
+#define MSG_BUF_SIZE (64 * 1024)
 
 int nl_error_to_errno(int nle) {
         static const int map[] = {
@@ -324,6 +328,11 @@ int network_open_netlink(Network *n, sd_event *event) {
         if (!n->monitor || !n->request || !n->request_cb)
                 return -ENOMEM;
 
+        nl_socket_set_msg_buf_size(n->monitor, MSG_BUF_SIZE);
+        nl_socket_disable_msg_peek(n->monitor);
+        nl_socket_set_msg_buf_size(n->request, MSG_BUF_SIZE);
+        nl_socket_disable_msg_peek(n->request);
+
         /* Subscribe before the dump, so that no change falls between the two. */
         nl_socket_disable_seq_check(n->monitor);
         nl_socket_modify_cb(n->monitor, NL_CB_VALID, NL_CB_CUSTOM, on_monitor_message, n);
@@ -332,10 +341,12 @@ int network_open_netlink(Network *n, sd_event *event) {
                 r = nl_socket_add_membership(n->monitor, RTNLGRP_LINK);
         if (r >= 0)
                 r = nl_socket_set_nonblocking(n->monitor);
-        if (r >= 0)
-                r = nl_socket_set_buffer_size(n->monitor, MONITOR_RCVBUF, 0);
         if (r < 0)
                 return nl_error_to_errno(r);
+        /* Past net.core.rmem_max when we may (CAP_NET_ADMIN), else as much as the sysctl allows. */
+        if (setsockopt(nl_socket_get_fd(n->monitor), SOL_SOCKET, SO_RCVBUFFORCE, &(int) { MONITOR_RCVBUF },
+                       sizeof(int)) < 0)
+                (void) nl_socket_set_buffer_size(n->monitor, MONITOR_RCVBUF, 0);
 
         nl_cb_set(n->request_cb, NL_CB_ACK, NL_CB_CUSTOM, on_request_ack, n);
         nl_cb_err(n->request_cb, NL_CB_CUSTOM, on_request_error, n);

@@ -396,6 +396,10 @@ static int vlan_apply(Network *n, const VlanSpec *spec, VlanUndo *undo, bool *re
         VlanPlan plan;
         int r;
 
+        /* Others' changes may still be queued: plan against the kernel as it is now. */
+        r = network_process_events(n);
+        if (r < 0)
+                return fail_with(ret_message, r, "Failed to read the kernel's link changes");
         r = vlan_plan(n->links, spec, &plan, ret_message);
         if (r < 0)
                 return r;
@@ -471,7 +475,28 @@ static void vlan_pass_bridge_on(Vlan *v) {
                 }
 }
 
+static int vlan_delete_links(Vlan *v, char **ret_message);
+
 int vlan_delete(Vlan *v, char **ret_message) {
+        Network *n = v->network;
+        int r;
+
+        r = network_process_events(n);
+        if (r < 0)
+                return fail_with(ret_message, r, "Failed to read the kernel's link changes");
+        v->removing = true;
+        r = vlan_delete_links(v, ret_message);
+        v->removing = false;
+        if (r < 0)
+                return r;
+
+        r = vlan_record_remove(v);
+        if (r < 0)
+                return fail_with(ret_message, r, "Failed to remove the record of VLAN '%s'", v->name);
+        return 0;
+}
+
+static int vlan_delete_links(Vlan *v, char **ret_message) {
         Network *n = v->network;
         Link *l, *b;
         int r;
@@ -488,7 +513,7 @@ int vlan_delete(Vlan *v, char **ret_message) {
 
                 s.master = 0;
                 r = n->ops->set_link(n, l->ifindex, &s);
-                if (r < 0)
+                if (r < 0 && r != -ENODEV)
                         return step_failed(ret_message, r, "Failed to take '%s' out of bridge '%s'", v->name, v->bridge);
         }
 
@@ -501,10 +526,6 @@ int vlan_delete(Vlan *v, char **ret_message) {
                 } else
                         vlan_pass_bridge_on(v);
         }
-
-        r = vlan_record_remove(v);
-        if (r < 0)
-                return fail_with(ret_message, r, "Failed to remove the record of VLAN '%s'", v->name);
         return 0;
 }
 

@@ -31,6 +31,7 @@ typedef struct Vlan {
         bool created_vlan;      /* the daemon made the VLAN link: it may delete it */
         bool created_bridge;    /* … and the bridge */
         char *conflict;         /* why the last re-apply failed; NULL when applied */
+        bool removing;          /* vlan_delete() runs: its link events announce nothing */
         char key[IFNAMSIZ + 8]; /* "<parent>:<tag>" */
 } Vlan;
 
