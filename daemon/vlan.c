@@ -33,18 +33,7 @@ static inline void closedirp(DIR **d) {
 
 #define IFNAME_RULES "1..15 bytes, no '/', ':', whitespace or control characters, not '.' or '..'"
 
-static int invalid(char **ret_message, const char *format, ...) _printf_(2, 3);
-static int invalid(char **ret_message, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_message, format, ap) < 0)
-                *ret_message = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
-/* Like invalid(), for any errno. */
+/* Formats *ret_message (NULL if out of memory) and returns r. */
 static int fail_with(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
 static int fail_with(char **ret_message, int r, const char *format, ...) {
         va_list ap;
@@ -55,6 +44,8 @@ static int fail_with(char **ret_message, int r, const char *format, ...) {
         va_end(ap);
         return r;
 }
+
+#define invalid(ret_message, ...) fail_with((ret_message), -EINVAL, __VA_ARGS__)
 
 int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], char **ret_message) {
         if (!ifname_is_valid(spec->parent))
@@ -91,23 +82,10 @@ int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], char **ret_mes
 }
 
 /* A refused netlink step: the message gets the errno text unless aim_error() will append it anyway. */
-static int step_failed(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-static int step_failed(char **ret_message, int r, const char *format, ...) {
-        _cleanup_free_ char *what = NULL;
-        va_list ap;
-        int k;
-
-        va_start(ap, format);
-        k = vasprintf(&what, format, ap);
-        va_end(ap);
-        if (k < 0)
-                what = NULL;
-        if (streq(aim_error_name(r), AIM_ERROR_FAILED))
-                *ret_message = TAKE_PTR(what);
-        else if (asprintf(ret_message, "%s: %s", strempty(what), strerror(-r)) < 0)
-                *ret_message = NULL;
-        return r;
-}
+#define step_failed(ret_message, r, format, ...)                                                        \
+        (streq(aim_error_name(r), AIM_ERROR_FAILED) ?                                                   \
+         fail_with((ret_message), (r), format, __VA_ARGS__) :                                           \
+         fail_with((ret_message), (r), format ": %s", __VA_ARGS__, strerror(-(r))))
 
 static const char *link_kind_name(const Link *l) {
         return l->kind[0] ? l->kind : "plain device";

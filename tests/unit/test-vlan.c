@@ -141,6 +141,14 @@ static char *snapshot(Network *n) {
         return buf;
 }
 
+/* The table must read as before: the fake kernel was left as it was found. */
+static void assert_unchanged(Network *n, const char *before) {
+        char *now = snapshot(n);
+
+        assert_string_equal(now, before);
+        free(now);
+}
+
 static int validate(VlanSpec spec, char **message) {
         char buf[IFNAMSIZ];
 
@@ -244,9 +252,7 @@ static void test_conflicts(void **state) {
 
         /* Planning changed nothing and called no op. */
         assert_int_equal(fake.calls, 0);
-        m = snapshot(n);
-        assert_string_equal(m, before);
-        free(m);
+        assert_unchanged(n, before);
         free(before);
         network_free(n);
 }
@@ -256,7 +262,7 @@ static void test_rollback_fresh(void **state) {
         for (int step = 1; step <= 3; step++) {
                 Network *n = fake_network();
                 VlanSpec spec = { .parent = "eth0", .tag = 40, .bridge = "br40" };
-                char buf[IFNAMSIZ], *m = NULL, *before, *after;
+                char buf[IFNAMSIZ], *m = NULL, *before;
                 VlanUndo undo;
                 VlanPlan p;
 
@@ -270,9 +276,7 @@ static void test_rollback_fresh(void **state) {
                 assert_non_null(m);
                 assert_non_null(strstr(m, step == 1 ? "VLAN link" : step == 2 ? "bridge" : "to bridge"));
                 assert_int_equal(undo.n, 0);
-                after = snapshot(n);
-                assert_string_equal(after, before);
-                free(after);
+                assert_unchanged(n, before);
                 free(before);
                 free(m);
                 network_free(n);
@@ -283,7 +287,7 @@ static void test_rollback_fresh(void **state) {
 static void test_rollback_existing(void **state) {
         Network *n = fake_network();
         VlanSpec spec = { .parent = "eth0", .tag = 41, .bridge = "br41", .mtu = 1400, .mtu_set = true };
-        char buf[IFNAMSIZ], *m = NULL, *before, *after;
+        char buf[IFNAMSIZ], *m = NULL, *before;
         VlanUndo undo;
         VlanPlan p;
 
@@ -301,9 +305,7 @@ static void test_rollback_existing(void **state) {
         fake.fail_at = 2;       /* the bridge was set up (and to 1400); the VLAN step fails */
         fake.fail_errno = EBUSY;
         assert_int_equal(vlan_plan_apply(n, &spec, &p, &undo, &m), -EBUSY);
-        after = snapshot(n);
-        assert_string_equal(after, before);
-        free(after);
+        assert_unchanged(n, before);
         free(m);
 
         fake.fail_at = 0;
@@ -313,9 +315,7 @@ static void test_rollback_existing(void **state) {
         assert_true(link_is_up(link_table_get(n->links, 2)));
         /* The undo log of a success takes it all back too. */
         assert_int_equal(vlan_undo(n, &undo), 0);
-        after = snapshot(n);
-        assert_string_equal(after, before);
-        free(after);
+        assert_unchanged(n, before);
         free(before);
         network_free(n);
 }
@@ -386,12 +386,7 @@ static void test_create_delete(void **state) {
 
         /* Only the "up" the adoption did remains. */
         link_table_get_by_name(n->links, "eth0.52")->flags &= ~IFF_UP;
-        {
-                char *after = snapshot(n);
-
-                assert_string_equal(after, before);
-                free(after);
-        }
+        assert_unchanged(n, before);
         free(before);
         network_free(n);
 }
