@@ -18,6 +18,7 @@ if [ -z "${AIM_IN_UML:-}" ]; then
         exec bash tests/integration/uml-run.sh --mem=2G --timeout=3000 bash bench/network-bench.sh "$@"
 fi
 . tests/integration/lib.sh
+AIM_DAEMON_ARGS=--log-level=debug      # the only debug lines: lost link notifications, rollbacks
 aim_enter_mount_ns "$@"
 aim_setup
 aim_start_polkitd '
@@ -110,3 +111,4 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
         done
 done
 echo "daemon RSS at the end: $(awk '/VmRSS/ {print $2}' /proc/$pid/status) KiB"
+echo "link notification overflows (full re-dumps): $(grep -c 'Link notifications were lost' "$AIM_TMP/bus.log" || true)"
