@@ -520,6 +520,9 @@ int vlan_delete_args_validate(const char *parent, unsigned tag, const char *brid
 int network_state_open(Network *n, const char *state_dir) {
         _cleanup_close_ int dfd = -EBADF;
 
+        /* Under systemd StateDirectory= makes it; started by hand, we do. */
+        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
         dfd = open(state_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dfd < 0)
                 return negative_errno();
