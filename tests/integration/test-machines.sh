@@ -123,4 +123,4 @@ assert_eq "$rc" 1 "starting a running machine fails"
 assert_contains "$out" "already running" "aimctl start error"
 ok "aimctl machine list (table and JSON), destroy and start by name; a refused start says why"
 
-kill "$mon" "$amon" 2>/dev/null; wait "$mon" "$amon" 2>/dev/null || true
+kill "$mon" "$amon" 2>/dev/null || true; wait "$mon" "$amon" 2>/dev/null || true
