@@ -9,6 +9,7 @@
  * keepalive set on the connection turns a hung peer into a lost connection. */
 #include <errno.h>
 #include <libvirt/virterror.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -355,6 +356,8 @@ static int virt_resync(Virt *v) {
                         machine_drop(v, m);
                 }
         v->synced_once = true;
+        /* A resync parses every domain's XML: hand the scratch memory back rather than keep it. */
+        (void) malloc_trim(0);
         return 0;
 }
 
