@@ -153,7 +153,9 @@ static int watch_apply_locked(Watch *w) {
         }
 
         if (!w->source) {
-                r = sd_event_add_time(loop.event, &w->source, CLOCK_MONOTONIC, UINT64_MAX, 0, timeout_dispatch, w);
+                /* Accuracy 1 µs: with 0, sd-event's default of 250 ms lets it coalesce the wake-up, and
+                 * libvirt's "at once" timeout (how its events are flushed) would wait for it. */
+                r = sd_event_add_time(loop.event, &w->source, CLOCK_MONOTONIC, UINT64_MAX, 1, timeout_dispatch, w);
                 if (r < 0)
                         return r;
         }
