@@ -185,6 +185,24 @@ const char *machine_event_detail_to_string(int event, int detail) {
         return table_lookup(t->names, t->n, detail) ?: "unknown";
 }
 
+int machine_state_after_event(int event) {
+        static const int states[] = {
+                [VIR_DOMAIN_EVENT_DEFINED] = -EINVAL,
+                [VIR_DOMAIN_EVENT_UNDEFINED] = -EINVAL,
+                [VIR_DOMAIN_EVENT_STARTED] = VIR_DOMAIN_RUNNING,
+                [VIR_DOMAIN_EVENT_SUSPENDED] = VIR_DOMAIN_PAUSED,
+                [VIR_DOMAIN_EVENT_RESUMED] = VIR_DOMAIN_RUNNING,
+                [VIR_DOMAIN_EVENT_STOPPED] = VIR_DOMAIN_SHUTOFF,
+                [VIR_DOMAIN_EVENT_SHUTDOWN] = VIR_DOMAIN_SHUTDOWN,
+                [VIR_DOMAIN_EVENT_PMSUSPENDED] = VIR_DOMAIN_PMSUSPENDED,
+                [VIR_DOMAIN_EVENT_CRASHED] = VIR_DOMAIN_CRASHED,
+        };
+
+        if (event < 0 || (size_t) event >= ELEMENTSOF(states))
+                return -EINVAL;
+        return states[event];
+}
+
 int machine_event_for_state(int state, int reason, const char **ret_event, const char **ret_detail) {
         static const struct {
                 int event;

@@ -12,6 +12,11 @@ const char *machine_event_to_string(int event);
  * libvirt is newer than us about, NULL for an unknown event. */
 const char *machine_event_detail_to_string(int event, int detail);
 
+/* The virDomainState a lifecycle event leaves the domain in (stopped → shutoff, …), -EINVAL for the
+ * events that change no state (defined, undefined). Following the events rather than asking libvirt
+ * afterwards keeps State in step with the events even when the domain has moved on meanwhile. */
+int machine_state_after_event(int event);
+
 /* The event that leads into a state, and the state's reason as its detail, for transitions that
  * happened while nobody was listening (the daemon was disconnected): the state running with reason
  * booted gives started/booted. Returns -EINVAL for a state no event leads to (nostate, blocked). */

@@ -145,17 +145,18 @@ static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
         return 0;
 }
 
-/* Reads state, sizes and, when full, the configuration (persistent, autostart, devices). Returns
- * -AIM_ENOTFOUND when the domain is gone (a transient one after it stopped, or undefined). */
-static int machine_refresh(Machine *m, virDomainPtr dom, bool full) {
+/* Reads sizes, the state when asked and, when full, the configuration (persistent, autostart,
+ * devices). Returns -AIM_ENOTFOUND when the domain is gone (a transient one after it stopped, or
+ * undefined). */
+static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) {
         virDomainInfo info;
         const char *name;
-        int state, reason, r;
+        int r;
 
-        if (virDomainGetState(dom, &state, &reason, 0) < 0 || virDomainGetInfo(dom, &info) < 0)
+        if (state && virDomainGetState(dom, &m->state, &m->reason, 0) < 0)
                 return virt_last_error(NULL);
-        m->state = state;
-        m->reason = reason;
+        if (virDomainGetInfo(dom, &info) < 0)
+                return virt_last_error(NULL);
         m->vcpus = info.nrVirtCpu;
         m->memory_kib = info.memory;
         m->max_memory_kib = info.maxMem;
@@ -219,7 +220,7 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         const char *event_name, *detail_name;
         Machine *m;
         bool known, gone;
-        int old_state, r;
+        int old_state, implied, r;
 
         if (virDomainGetUUIDString(dom, uuid) < 0) {
                 (void) virt_last_error(NULL);
@@ -235,13 +236,18 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
                 }
         }
         old_state = m->state;
-        /* A new domain or a new definition: read everything; otherwise the state is what changed. */
-        r = machine_refresh(m, dom, !known || event == VIR_DOMAIN_EVENT_DEFINED);
+        /* A new domain or a new definition: read everything. The state is the one the event leads
+         * to, not libvirt's current one: when events queue up (two calls in quick succession), each
+         * PropertiesChanged still matches its MachineEvent, in order. */
+        implied = machine_state_after_event(event);
+        r = machine_refresh(m, dom, !known || implied < 0, !known || event == VIR_DOMAIN_EVENT_DEFINED);
         gone = r == -AIM_ENOTFOUND;
         if (gone)
                 m->state = event == VIR_DOMAIN_EVENT_UNDEFINED ? old_state : VIR_DOMAIN_SHUTOFF;
         else if (r < 0)
                 log_debug_errno(r, "Failed to read domain %s, keeping what we knew: %m", uuid);
+        if (!gone && implied >= 0)
+                m->state = implied;
 
         if (!known && !gone && machine_publish(v, m) < 0) {
                 log_debug("Failed to track domain %s", uuid);
@@ -279,7 +285,7 @@ static void refresh_quietly(Virt *v, virDomainPtr dom, bool full) {
         if (!m)
                 return;
         old_state = m->state;
-        if (machine_refresh(m, dom, full) >= 0 && m->state != old_state)
+        if (machine_refresh(m, dom, true, full) >= 0 && m->state != old_state)
                 v->ops->machine_state(v, m, v->userdata);
 }
 
@@ -322,7 +328,7 @@ static int virt_resync(Virt *v) {
                         continue;
                 m->seen = true;
                 old_state = m->state;
-                r = machine_refresh(m, doms[i], true);
+                r = machine_refresh(m, doms[i], true, true);
                 if (r < 0) {
                         /* Gone between the listing and now: the next resync or its event says so. */
                         log_debug_errno(r, "Failed to read domain %s: %m", uuid);

@@ -104,6 +104,20 @@ static void test_event_for_state(void **state) {
         assert_int_equal(machine_event_for_state(99, 0, &event, &detail), -EINVAL);
 }
 
+static void test_state_after_event(void **state) {
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_STARTED), VIR_DOMAIN_RUNNING);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_SUSPENDED), VIR_DOMAIN_PAUSED);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_RESUMED), VIR_DOMAIN_RUNNING);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_STOPPED), VIR_DOMAIN_SHUTOFF);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_SHUTDOWN), VIR_DOMAIN_SHUTDOWN);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_PMSUSPENDED), VIR_DOMAIN_PMSUSPENDED);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_CRASHED), VIR_DOMAIN_CRASHED);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_DEFINED), -EINVAL);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_UNDEFINED), -EINVAL);
+        assert_int_equal(machine_state_after_event(-1), -EINVAL);
+        assert_int_equal(machine_state_after_event(VIR_DOMAIN_EVENT_LAST), -EINVAL);
+}
+
 static void test_backoff(void **state) {
         const uint64_t base = 250000, cap = 8000000;
 
@@ -124,6 +138,7 @@ int main(void) {
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_details),
                 cmocka_unit_test(test_event_for_state),
+                cmocka_unit_test(test_state_after_event),
                 cmocka_unit_test(test_backoff),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
