@@ -57,8 +57,12 @@ PolkitRegistry *polkit_registry_new(void) {
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         if (!r)
                 return NULL;
-        while (r->queries)
-                polkit_query_free(r->queries);
+        /* The whole list goes: walk it instead of unlinking each query from the head. */
+        for (PolkitQuery *q = r->queries, *next; q; q = next) {
+                next = q->next;
+                q->registry = NULL;
+                polkit_query_free(q);
+        }
         free(r);
         return NULL;
 }
@@ -179,7 +183,7 @@ static int on_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, sd_bus_message *m) {
+static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, const sd_bus_message *m) {
         for (PolkitQuery *q = registry->queries; q; q = q->next)
                 if (q->request == m)
                         return q;
