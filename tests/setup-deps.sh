@@ -13,6 +13,8 @@ packages=(
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
         gzip xz-utils zstd bzip2 libarchive-tools
+        # proofs: fuzzing (clang + libFuzzer), static analysis, memcheck
+        clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 )
 
 missing=()
