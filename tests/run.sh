@@ -27,22 +27,27 @@ setup() {
 rc=0
 logs=()
 timings=()
-# run_pass NAME BUILDDIR MESON_TEST_ARGS...: one meson test run, timed, its log counted.
+# run_pass NAME BUILDDIR MESON_TEST_ARGS...: one meson test run, its log counted; the pass's time
+# (its build included) counts from the pass_start before it.
+pass_start=$SECONDS
 run_pass() {
-        local name=$1 dir=$2 start=$SECONDS; shift 2
+        local name=$1 dir=$2 start=$pass_start; shift 2
         rm -f "$dir/meson-logs/testlog.json"
         meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
         [ -f "$dir/meson-logs/testlog.json" ] && logs+=("$dir/meson-logs/testlog.json")
-        timings+=("$name: $((SECONDS - start)) s")
+        timings+=("$name pass (build + tests): $((SECONDS - start)) s")
+        pass_start=$SECONDS
 }
 
 if [[ " $passes " == *" main "* ]]; then
+        pass_start=$SECONDS
         setup "$build" -Dwerror=true
         ninja -C "$build"
         run_pass main "$build" "$@"
 fi
 
 if [[ " $passes " == *" sanitize "* ]]; then
+        pass_start=$SECONDS
         # The systemd test installs a build of its own (not this one), so it is not repeated here.
         san=${build}-sanitize
         setup "$san" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
@@ -51,6 +56,7 @@ if [[ " $passes " == *" sanitize "* ]]; then
 fi
 
 if [[ " $passes " == *" fuzz "* ]]; then
+        pass_start=$SECONDS
         fuzz=${build}-fuzz
         CC=clang setup "$fuzz" -Dwerror=true -Dfuzz=true -Dtests=false
         # Only the harnesses: the rest of the tree is built and tested by the passes above.

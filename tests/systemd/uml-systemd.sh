@@ -54,7 +54,7 @@ mount -t overlay overlay -o lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work /mn
 rm -f /mnt/root/.dockerenv
 mkdir -p /mnt/root/run/aim-out-host
 echo "$scratch/out" > /mnt/root/etc/aim-out-host
-mount --move /proc /mnt/root/proc
+mount -n --move /proc /mnt/root/proc
 cd /mnt/root
 mkdir -p oldroot
 pivot_root . oldroot
@@ -62,8 +62,11 @@ exec chroot . /bin/sh -c 'umount -l /oldroot; exec /lib/systemd/systemd systemd.
 EOT
 chmod 755 "$scratch/init"
 
+# UML backs its memory with a file in TMPDIR: on tmpfs the kernel boots ~1 s faster than on disk.
+umltmp=/dev/shm
+[ -d "$umltmp" ] && [ -w "$umltmp" ] || umltmp=$scratch/tmp
 start=$SECONDS
-TMPDIR=$scratch/tmp setsid /usr/bin/linux.uml mem=1G umid=aim-$$ uml_dir="$scratch/uml" \
+TMPDIR=$umltmp setsid /usr/bin/linux.uml mem=1G umid=aim-$$ uml_dir="$scratch/uml" \
         rootfstype=hostfs rootflags="$root" ro init="$scratch/init" \
         con0=null,fd:1 con=null systemd.unit=test.target quiet \
         </dev/null >"$scratch/console" 2>&1 &
