@@ -23,7 +23,9 @@ fi
 ninja -C "$build" >"$top/ninja.log" 2>&1 || { cat "$top/ninja.log"; fail "building $build failed"; }
 
 AIM_TMP=$(mktemp -d "$top/run.XXXXXX")
-trap '[ -n "${AIM_KEEP_TMP:-}" ] || rm -rf "$AIM_TMP"' EXIT
+# --one-file-system: should the read-only bind of / under it still be mounted, rm stays out of it.
+trap '[ -n "${AIM_KEEP_TMP:-}" ] || rm -rf --one-file-system "$AIM_TMP"' EXIT
+trap 'exit 143' TERM INT
 payload=$AIM_TMP/payload
 DESTDIR=$payload meson install -C "$build" --no-rebuild --quiet >/dev/null
 # The host's /bin, /sbin and /lib are symlinks into /usr: a directory of the same name in the
@@ -46,6 +48,11 @@ grep -v '^#' "$AIM_SRCDIR/tests/systemd/masked-units" | while read -r u; do
         [ -n "$u" ] && ln -sf /dev/null "$units/$u"
 done
 install -m 755 "$AIM_SRCDIR/tests/systemd/checks.sh" "$payload/usr/libexec/aim-test/checks.sh"
+# The harness's helpers come along; AIM_SRCDIR/dbus inside is the installed interface XML.
+mkdir -p "$payload/usr/libexec/aim-test/tests/integration"
+cp "$AIM_SRCDIR/tests/integration/lib.sh" "$AIM_SRCDIR/tests/integration/compare-introspection.py" \
+        "$payload/usr/libexec/aim-test/tests/integration/"
+ln -s /usr/share/dbus-1/interfaces "$payload/usr/libexec/aim-test/dbus"
 cp "$AIM_SRCDIR/tests/systemd/aim.ini" "$payload/etc/aim/aim.ini"
 ln -s "/usr/lib/uml/modules/$kver" "$payload/usr/lib/modules/$kver"
 

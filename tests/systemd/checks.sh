@@ -8,27 +8,22 @@
 # exit status in rc; on a failure the whole journal too.
 #
 # Adding a check (network, images, machines): write a function check_x below the marker at the
-# end, add `CHECKS+=(x)`, and use fail/assert_eq/assert_contains/wait_for. It runs as root on a
-# throw-away overlay root; the daemon is /usr/sbin/aimd under aimd.service as installed, with
-# /etc/aim/aim.ini from tests/systemd/aim.ini. UML's kernel modules are reachable by modprobe.
+# end, add `CHECKS+=(x)`, and use lib.sh's helpers (fail, assert_*, wait_for, prop, gdbus_call,
+# assert_bus_error; lib.sh's own check_introspection is taken: don't name a check "introspection").
+# It runs as root on a throw-away overlay root; the daemon is /usr/sbin/aimd under aimd.service as
+# installed, with /etc/aim/aim.ini from tests/systemd/aim.ini. UML's modules load with modprobe.
 set -uo pipefail
 
 OUT=/run/aim-out
 BUS=(org.abiquo.Node1 /org/abiquo/Node1)
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-assert_eq() { [ "$1" == "$2" ] || fail "${3:-value}: expected '$2', got '$1'"; }
-assert_contains() { [[ "$1" == *"$2"* ]] || fail "${3:-output}: expected to contain '$2', got '$1'"; }
-assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "${3:-output}: expected not to contain '$2', got '$1'"; }
-# wait_for TIMEOUT_S CMD...: polls CMD until it succeeds (UML is slow: be generous).
-wait_for() {
-        local deadline=$((SECONDS + $1)); shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
-prop() { busctl get-property "${BUS[@]}" org.abiquo.Node1 "$1"; }
+# The integration harness's helpers (fail, assert_*, wait_for, prop, gdbus_call, assert_bus_error,
+# as_user, check_introspection), pointed at the installed daemon and interface files.
+export AIMD=/usr/sbin/aimd AIMCTL=/usr/bin/aimctl AIM_SRCDIR=/usr/libexec/aim-test AIM_BUILDDIR=/nonexistent
+AIM_TMP=/run/aim-test
+mkdir -p "$AIM_TMP"
+. /usr/libexec/aim-test/tests/integration/lib.sh
+set +e  # each check runs with -e in a subshell of its own; this loop goes on after a failure
 main_pid() { systemctl show -p MainPID --value aimd.service; }
 cursor() { journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'; }
 is_active() { [ "$(systemctl is-active "$1")" = "$2" ]; }
@@ -36,8 +31,15 @@ is_active() { [ "$(systemctl is-active "$1")" = "$2" ]; }
 check_unit_starts() {
         systemctl start aimd.service || fail "systemctl start aimd failed: $(systemctl status aimd --no-pager 2>&1)"
         assert_eq "$(systemctl is-active aimd.service)" active "aimd.service state"
-        assert_eq "$(prop Version)" "s \"$(/usr/sbin/aimd --version | awk '{print $2}')\"" "Version over the bus"
+        assert_eq "$(prop org.abiquo.Node1 Version)" "s \"$(/usr/sbin/aimd --version | awk '{print $2}')\"" "Version over the bus"
         echo "# aimd.service active, main pid $(main_pid)"
+}
+
+# The installed daemon publishes exactly the installed interface files.
+check_interfaces() {
+        check_introspection /org/abiquo/Node1
+        busctl call "${BUS[@]}" org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null ||
+                fail "GetManagedObjects failed"
 }
 
 check_status_text() {
@@ -98,10 +100,10 @@ check_sandbox() {
         local pid status bnd p
         pid=$(main_pid)
         [ "$pid" -gt 0 ] || fail "aimd.service has no main pid"
-        assert_eq "$(prop HypervisorURI)" 's "test:///default"' "HypervisorURI (read from /etc/aim/aim.ini)"
-        assert_eq "$(prop Datastore)" 's "/var/lib/virt"' "Datastore"
-        assert_eq "$(prop Repository)" 's "/opt/vm_repository"' "Repository"
-        assert_eq "$(prop Hostname)" "s \"$(hostname)\"" "Hostname"
+        assert_eq "$(prop org.abiquo.Node1 HypervisorURI)" 's "test:///default"' "HypervisorURI (read from /etc/aim/aim.ini)"
+        assert_eq "$(prop org.abiquo.Node1 Datastore)" 's "/var/lib/virt"' "Datastore"
+        assert_eq "$(prop org.abiquo.Node1 Repository)" 's "/opt/vm_repository"' "Repository"
+        assert_eq "$(prop org.abiquo.Node1 Hostname)" "s \"$(hostname)\"" "Hostname"
         busctl call "${BUS[@]}" org.freedesktop.DBus.Properties GetAll s org.abiquo.Node1 >/dev/null ||
                 fail "GetAll org.abiquo.Node1 failed"
 
@@ -145,7 +147,7 @@ check_modules() {
         [ -d /sys/module/8021q ] || fail "8021q is not loaded"
 }
 
-CHECKS=(unit_starts status_text journal_priorities bus_activation sandbox security_exposure modules)
+CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure modules)
 
 # >>> Checks of the subsystems go here (network, images, machines): define check_x, add CHECKS+=(x).
 # E.g. network: a VLAN + bridge created with aimctl/busctl, seen by `ip -d -j link`; images: an
@@ -160,7 +162,9 @@ run_checks() {
         for name in "${CHECKS[@]}"; do
                 n=$((n + 1))
                 start=$EPOCHREALTIME
-                if (set -e; "check_$name") > "$OUT/check-$name.log" 2>&1; then
+                # Not in an if: there bash would ignore the -e inside the subshell.
+                (set -e; "check_$name") > "$OUT/check-$name.log" 2>&1
+                if [ $? -eq 0 ]; then
                         echo "ok $n - $name ($(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s)" >> "$OUT/results.tap"
                 else
                         failed=$((failed + 1))

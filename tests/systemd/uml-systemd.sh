@@ -34,6 +34,7 @@ cleanup() {
         mountpoint -q "$root" && umount "$root" || true
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT     # a timeout of the caller: still end UML and unmount
 
 # Non-recursive: the host's /proc, /sys, /dev and other mounts stay out of UML's sight; the host
 # kernel enforces read-only.
