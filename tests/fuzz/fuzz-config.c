@@ -14,8 +14,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What config_parse promises (config.h): success leaves a usable configuration and no error
  * text; a malformed input gives -EINVAL and "FILE:LINE: what" naming this file. */
-static void check_result(const Config *c, int r, const char *error) {
+static void check_result(const Config *c, int r, const char *error, const uint8_t *data, size_t size) {
+        size_t lines = 1;
+
+        for (size_t i = 0; i < size; i++)
+                lines += data[i] == '\n';
         if (r == 0) {
+                /* A NUL byte anywhere is an error (config files are text). */
+                assert(!memchr(data, 0, size));
                 assert(!error);
                 assert(c->uri && c->uri[0] && c->repository && c->repository[0]);
                 assert(c->datastore && c->datastore[0] && c->redis_host && c->redis_host[0]);
@@ -27,6 +33,8 @@ static void check_result(const Config *c, int r, const char *error) {
         assert(error);
         assert(strncmp(error, "fuzz.ini:", strlen("fuzz.ini:")) == 0);
         assert(error[strlen("fuzz.ini:")] >= '1' && error[strlen("fuzz.ini:")] <= '9');
+        /* ... and the line it names exists. */
+        assert(strtoul(error + strlen("fuzz.ini:"), NULL, 10) <= lines);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -45,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         r = config_parse(&c, f, "fuzz.ini", &error);
         fclose(f);
-        check_result(&c, r, error);
+        check_result(&c, r, error, data, size);
         config_done(&c);
         return 0;
 }
