@@ -150,8 +150,19 @@ check_modules() {
 CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure modules)
 
 # >>> Checks of the subsystems go here (network, images, machines): define check_x, add CHECKS+=(x).
-# E.g. network: a VLAN + bridge created with aimctl/busctl, seen by `ip -d -j link`; images: an
-# import into /var/lib/virt; machines: HypervisorConnected and the test:///default domain.
+# They run in this order after the ones above, with aimd.service active. A sketch (network):
+#
+#   check_vlan_bridge() {
+#           modprobe -a 8021q bridge dummy
+#           ip link add aimtest0 type dummy && ip link set aimtest0 up
+#           gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Network.CreateVlan aimtest0 100 br100 {} >/dev/null
+#           ip -d -j link show aimtest0.100 | grep -q '"id":100' || fail "no 802.1Q link"
+#           [ "$(systemctl show -p MainPID --value aimd)" = "$pid_before" ]   # the daemon survived
+#   }
+#   CHECKS+=(vlan_bridge)
+#
+# images: an Import into /var/lib/virt (the repository is /opt/vm_repository: put the source file
+# there first); machines: HypervisorConnected and the test:///default domain via ListMachines.
 # <<<
 
 run_checks() {
