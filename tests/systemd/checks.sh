@@ -153,11 +153,12 @@ CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation san
 # They run in this order after the ones above, with aimd.service active. A sketch (network):
 #
 #   check_vlan_bridge() {
+#           local pid; pid=$(main_pid)
 #           modprobe -a 8021q bridge dummy
 #           ip link add aimtest0 type dummy && ip link set aimtest0 up
 #           gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Network.CreateVlan aimtest0 100 br100 {} >/dev/null
 #           ip -d -j link show aimtest0.100 | grep -q '"id":100' || fail "no 802.1Q link"
-#           [ "$(systemctl show -p MainPID --value aimd)" = "$pid_before" ]   # the daemon survived
+#           assert_eq "$(main_pid)" "$pid" "aimd's pid after CreateVlan"     # it survived the sandbox
 #   }
 #   CHECKS+=(vlan_bridge)
 #
