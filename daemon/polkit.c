@@ -54,8 +54,6 @@ PolkitRegistry *polkit_registry_new(void) {
         return calloc(1, sizeof(PolkitRegistry));
 }
 
-/* NOLINTBEGIN(clang-analyzer-unix.Malloc): every listed query has its registry set (polkit_query_new),
- * so freeing the head unlinks it; the analyzer cannot see that and reports a use after free. */
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         if (!r)
                 return NULL;
@@ -64,7 +62,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         free(r);
         return NULL;
 }
-/* NOLINTEND(clang-analyzer-unix.Malloc) */
 
 /* Records the verdict and hands the parked call back to the bus. */
 static void polkit_query_finish(PolkitQuery *q, int result) {
@@ -182,7 +179,7 @@ static int on_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, const sd_bus_message *m) {
+static PolkitQuery *polkit_registry_find(PolkitRegistry *registry, sd_bus_message *m) {
         for (PolkitQuery *q = registry->queries; q; q = q->next)
                 if (q->request == m)
                         return q;
