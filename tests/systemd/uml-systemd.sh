@@ -64,10 +64,15 @@ EOT
 chmod 755 "$scratch/init"
 
 # UML backs its memory with a file in TMPDIR: on tmpfs the kernel boots ~1 s faster than on disk.
+# A small /dev/shm (a container's default is 64 MiB) would crash UML once its memory outgrows it.
 umltmp=/dev/shm
-[ -d "$umltmp" ] && [ -w "$umltmp" ] || umltmp=$scratch/tmp
+mem_mib=1024
+if ! [ -d "$umltmp" ] || ! [ -w "$umltmp" ] ||
+   [ "$(df --output=avail -k "$umltmp" | tail -n 1)" -lt $(((mem_mib + 256) * 1024)) ]; then
+        umltmp=$scratch/tmp
+fi
 start=$SECONDS
-TMPDIR=$umltmp setsid /usr/bin/linux.uml mem=1G umid=aim-$$ uml_dir="$scratch/uml" \
+TMPDIR=$umltmp setsid /usr/bin/linux.uml mem=${mem_mib}M umid=aim-$$ uml_dir="$scratch/uml" \
         rootfstype=hostfs rootflags="$root" ro init="$scratch/init" \
         con0=null,fd:1 con=null systemd.unit=test.target quiet \
         </dev/null >"$scratch/console" 2>&1 &
