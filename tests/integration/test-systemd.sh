@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-systemd.sh — aimd installed for real and run by a real systemd (PID 1 in User-Mode Linux):
 # systemctl start, bus activation through SystemdService=, status text, journal priorities, the
-# sandbox as applied, systemd-analyze security. The checks themselves are tests/systemd/checks.sh.
+# sandbox as applied, systemd-analyze security, Restart= after a crash and after the bus died.
+# The checks themselves are tests/systemd/checks.sh (add subsystem checks there).
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd linux.uml insmod modprobe meson ninja mountpoint

@@ -151,13 +151,39 @@ check_security_exposure() {
                 fail "exposure $exposure is above 2.5"
 }
 
+# Restart=on-failure: a crash brings the daemon back, and it serves again.
+daemon_replaced() { local p; p=$(main_pid); [ "$p" -gt 0 ] && [ "$p" != "$1" ] && is_active aimd.service active; }
+check_restart_on_crash() {
+        local pid
+        pid=$(main_pid)
+        systemctl kill --signal=SIGKILL aimd.service
+        wait_for 30 daemon_replaced "$pid" || fail "aimd.service did not come back after SIGKILL: $(systemctl status aimd --no-pager 2>&1)"
+        assert_contains "$(prop org.abiquo.Node1 Version)" "s " "Version after the restart"
+}
+
+# The bus goes away under the daemon: it exits with a failure (not 0, which would leave it down),
+# systemd restarts it, and with the bus back (socket-activated) it serves again.
+check_bus_loss() {
+        local pid c
+        pid=$(main_pid)
+        c=$(cursor)
+        systemctl kill --signal=SIGKILL dbus.service
+        wait_for 30 daemon_replaced "$pid" ||
+                fail "aimd.service did not come back after the bus died: $(systemctl status aimd --no-pager 2>&1)"
+        journalctl --after-cursor="$c" -u aimd.service -o cat --no-pager | grep "status=1/FAILURE" | sed 's/^/# /' ||
+                fail "aimd did not exit with a failure when the bus went away: $(journalctl --after-cursor="$c" -u aimd.service -o cat --no-pager)"
+        wait_for 30 busctl get-property "${BUS[@]}" org.abiquo.Node1 Version >/dev/null ||
+                fail "aimd does not serve on the new bus"
+}
+
 # What the subsystem checks need: UML's modules load (802.1Q is not in the host kernel).
 check_modules() {
         modprobe -a 8021q bridge dummy veth || fail "modprobe of UML's modules failed"
         [ -d /sys/module/8021q ] || fail "8021q is not loaded"
 }
 
-CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure modules)
+CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure
+        restart_on_crash bus_loss modules)
 
 # >>> Checks of the subsystems go here (network, images, machines): define check_x, add CHECKS+=(x).
 # They run in this order after the ones above, with aimd.service active. A sketch (network):
