@@ -28,6 +28,7 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
                 uint16_t q;
                 uint32_t u;
                 uint64_t t;
+                int16_t n;
                 int32_t i;
                 int64_t x;
                 double d;
@@ -50,6 +51,12 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
                 return table_add_uint(t, v.u);
         case 't':
                 return table_add_uint(t, v.t);
+        case 'n':
+                return table_add_int(t, v.n);
+        case 'i':
+                return table_add_int(t, v.i);
+        case 'x':
+                return table_add_int(t, v.x);
         case 'd':
                 return table_add_double(t, v.d);
         default:

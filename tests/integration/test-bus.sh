@@ -10,7 +10,8 @@ name_has_owner org.abiquo.Node1 && fail "the daemon runs before anyone called it
 version=$(prop org.abiquo.Node1 Version)
 assert_eq "$version" "s \"$("$AIMD" --version | awk '{print $2}')\"" "Version"
 pid=$(daemon_pid)
-assert_eq "$(readlink -f /proc/"$pid"/exe)" "$(readlink -f "$AIMD")" "activated executable"
+# (Under a wrapper such as valgrind the executable is the wrapper's.)
+[ -n "${AIM_DAEMON_WRAPPER:-}" ] || assert_eq "$(readlink -f /proc/"$pid"/exe)" "$(readlink -f "$AIMD")" "activated executable"
 ok "bus activation started $AIMD (pid $pid) on the first call"
 
 # Properties, read with busctl and with gdbus.
