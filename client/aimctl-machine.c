@@ -48,7 +48,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         }
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the machine list");
-        qsort(rows, n, sizeof(MachineRow), row_compare);
+        if (n > 0)
+                qsort(rows, n, sizeof(MachineRow), row_compare);
 
         t = table_new("name", "uuid", "state", NULL);
         if (!t)

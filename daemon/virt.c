@@ -230,7 +230,7 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         known = m;
         if (!m) {
                 r = machine_new(v, dom, &m);
-                if (r < 0) {
+                if (r < 0 || !m) {
                         log_debug_errno(r, "Failed to track domain %s: %m", uuid);
                         return;
                 }
@@ -324,7 +324,7 @@ static int virt_resync(Virt *v) {
                 }
                 m = hashmap_get(v->machines, uuid);
                 known = m;
-                if (!m && machine_new(v, doms[i], &m) < 0)
+                if (!m && (machine_new(v, doms[i], &m) < 0 || !m))
                         continue;
                 m->seen = true;
                 old_state = m->state;
