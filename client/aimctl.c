@@ -122,6 +122,9 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status", 0, 0, verb_status, "status                 Show the node's properties" },
+        { "machine", 1, 2, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]\n"
+          "                         List or control virtual machines" },
+        { "monitor", 0, 1, verb_monitor, "monitor [--json]       Print machine events as they happen, until ^C" },
         {}
 };
 

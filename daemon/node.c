@@ -9,6 +9,8 @@
 #include "errors.h"
 #include "log.h"
 #include "node.h"
+#include "virt-dbus.h"
+#include "virt.h"
 
 static void host_info_done(HostInfo *h) {
         free(h->type);
@@ -39,6 +41,7 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        virt_free(m->virt);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -63,7 +66,7 @@ static int property_get_hostname(sd_bus *bus, const char *path, const char *inte
 }
 
 static int method_get_capabilities(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return aim_error(error, -AIM_ENOTCONN, "The hypervisor is not connected.");
+        return virt_dbus_get_capabilities(message, userdata, error);
 }
 
 #define HOST_OFFSET(f) (offsetof(Manager, host) + offsetof(HostInfo, f))
@@ -135,6 +138,10 @@ int manager_start(Manager *m, const char *bus) {
         r = sd_bus_add_object_manager(m->bus, NULL, NODE_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish the object manager: %m");
+
+        r = virt_dbus_start(m);
+        if (r < 0)
+                return r;
 
         /* The name last: a caller activated by it must find every object in place. */
         r = sd_bus_request_name(m->bus, NODE_BUS_NAME, 0);

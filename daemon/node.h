@@ -23,12 +23,15 @@ typedef struct HostInfo {
         uint64_t memory_kib;
 } HostInfo;
 
+typedef struct Virt Virt;
+
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         Config config;
         PolkitRegistry *polkit;
         HostInfo host;
+        Virt *virt;             /* the hypervisor connection and machines (virt.c) */
 } Manager;
 
 int manager_new(Manager **ret);

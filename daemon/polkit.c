@@ -26,9 +26,32 @@ struct PolkitQuery {
         sd_bus_error error;
 };
 
+/* Unique bus names of callers found to be root. A unique name is never reused on a bus, so its
+ * uid cannot change: remembering a few spares each later call of theirs a round trip to the bus. */
+#define ROOT_CACHE_SIZE 16
+
 struct PolkitRegistry {
         PolkitQuery *queries;
+        char *root_senders[ROOT_CACHE_SIZE];
+        unsigned root_next;
 };
+
+static bool root_cache_has(const PolkitRegistry *r, const char *sender) {
+        for (size_t i = 0; i < ROOT_CACHE_SIZE; i++)
+                if (r->root_senders[i] && sender && streq(r->root_senders[i], sender))
+                        return true;
+        return false;
+}
+
+static void root_cache_add(PolkitRegistry *r, const char *sender) {
+        char *s;
+
+        if (!sender || root_cache_has(r, sender) || !(s = strdup(sender)))
+                return;
+        free(r->root_senders[r->root_next]);
+        r->root_senders[r->root_next] = s;
+        r->root_next = (r->root_next + 1) % ROOT_CACHE_SIZE;
+}
 
 static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (!q)
@@ -59,6 +82,8 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
                 return NULL;
         while (r->queries)
                 polkit_query_free(r->queries);
+        for (size_t i = 0; i < ROOT_CACHE_SIZE; i++)
+                free(r->root_senders[i]);
         free(r);
         return NULL;
 }
@@ -166,6 +191,7 @@ static int on_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         if (r < 0)
                 return polkit_query_deny(q, SD_BUS_ERROR_ACCESS_DENIED, "the caller's identity is unknown", NULL);
         if (uid == 0) {
+                root_cache_add(q->registry, sd_bus_message_get_sender(q->request));
                 polkit_query_finish(q, 1);
                 return 0;
         }
@@ -218,6 +244,9 @@ int polkit_check_async(PolkitRegistry *registry, sd_bus_message *m, const char *
                        const char * const *details, sd_bus_error *error) {
         PolkitQuery *q;
         int r;
+
+        if (root_cache_has(registry, sd_bus_message_get_sender(m)))
+                return 1;
 
         q = polkit_registry_find(registry, m);
         if (q) {

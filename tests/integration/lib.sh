@@ -217,9 +217,15 @@ aim_stop_daemon() {
         wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
 }
 
+# aim_on_teardown CMD...: runs CMD at teardown, before the daemon and the bus go (for peers a test
+# started itself: a libvirtd, its QEMUs), also when the test failed.
+AIM_TEARDOWN_HOOKS=()
+aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
+
 aim_teardown() {
-        local rc=$?
+        local rc=$? h
         set +e
+        for h in "${AIM_TEARDOWN_HOOKS[@]}"; do $h; done
         aim_stop_daemon
         aim_stop_polkitd
         [ -n "${AIM_BUS_PID:-}" ] && { kill "$AIM_BUS_PID" 2>/dev/null; wait "$AIM_BUS_PID" 2>/dev/null; }

@@ -29,6 +29,16 @@ for p in Version Hostname HypervisorURI HypervisorType HypervisorConnected CPUs 
 done
 ok "properties match the configuration (busctl and gdbus)"
 
+# The hypervisor (test:///default) is connected at start, in the background: the flag turns true by
+# itself, and the host properties and capabilities are the driver's.
+wait_for 10 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 HypervisorConnected)" = "b true" ]' \
+        || fail "HypervisorConnected did not become true"
+assert_eq "$(prop org.abiquo.Node1 HypervisorType)" 's "TEST"' "HypervisorType"
+assert_eq "$(prop org.abiquo.Node1 CPUs)" "u 16" "CPUs"
+out=$(gdbus_call /org/abiquo/Node1 org.abiquo.Node1.GetCapabilities)
+assert_contains "$out" "<capabilities>" "GetCapabilities"
+ok "the hypervisor is connected at start: HypervisorConnected, host properties, GetCapabilities"
+
 # aimctl status, as a table and as JSON.
 out=$("$AIMCTL" status)
 assert_contains "$out" "Datastore: $AIM_TMP/datastore" "aimctl status"
