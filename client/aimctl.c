@@ -28,6 +28,7 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
                 uint16_t q;
                 uint32_t u;
                 uint64_t t;
+                int16_t n;
                 int32_t i;
                 int64_t x;
                 double d;
@@ -50,6 +51,12 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
                 return table_add_uint(t, v.u);
         case 't':
                 return table_add_uint(t, v.t);
+        case 'n':
+                return table_add_int(t, v.n);
+        case 'i':
+                return table_add_int(t, v.i);
+        case 'x':
+                return table_add_int(t, v.x);
         case 'd':
                 return table_add_double(t, v.d);
         default:
@@ -115,6 +122,9 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status", 0, 0, verb_status, "status                 Show the node's properties" },
+        { "machine", 1, 2, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]\n"
+          "                         List or control virtual machines" },
+        { "monitor", 0, 1, verb_monitor, "monitor [--json]       Print machine events as they happen, until ^C" },
         { "vlan",   1, 8, verb_vlan,   "vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME] | vlan delete PARENT TAG BRIDGE | vlan list" },
         {}
 };

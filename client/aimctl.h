@@ -31,3 +31,7 @@ int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
+
+/* aimctl-machine.c */
+int verb_machine(sd_bus *bus, int argc, char *argv[]);
+int verb_monitor(sd_bus *bus, int argc, char *argv[]);

@@ -95,6 +95,12 @@ int table_add_uint(Table *t, uint64_t u) {
         return table_add(t, CELL_NUMBER, asprintf(&s, "%" PRIu64, u) < 0 ? NULL : s);
 }
 
+int table_add_int(Table *t, int64_t i) {
+        char *s;
+
+        return table_add(t, CELL_NUMBER, asprintf(&s, "%" PRIi64, i) < 0 ? NULL : s);
+}
+
 int table_add_bool(Table *t, bool b) {
         return table_add(t, CELL_NUMBER, strdup(b ? "true" : "false"));
 }

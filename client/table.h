@@ -19,6 +19,7 @@ static inline void table_freep(Table **t) {
 /* Cells are filled row by row, left to right. */
 int table_add_string(Table *t, const char *s);
 int table_add_uint(Table *t, uint64_t u);
+int table_add_int(Table *t, int64_t i);
 int table_add_bool(Table *t, bool b);
 int table_add_double(Table *t, double d);
 

@@ -11,6 +11,8 @@
 #include "network-dbus.h"
 #include "network.h"
 #include "node.h"
+#include "virt-dbus.h"
+#include "virt.h"
 
 static void host_info_done(HostInfo *h) {
         free(h->type);
@@ -42,6 +44,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         network_free(m->network);
+        virt_free(m->virt);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -66,7 +69,7 @@ static int property_get_hostname(sd_bus *bus, const char *path, const char *inte
 }
 
 static int method_get_capabilities(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return aim_error(error, -AIM_ENOTCONN, "The hypervisor is not connected.");
+        return virt_dbus_get_capabilities(message, userdata, error);
 }
 
 #define HOST_OFFSET(f) (offsetof(Manager, host) + offsetof(HostInfo, f))
@@ -140,6 +143,9 @@ int manager_start(Manager *m, const char *bus) {
                 return log_error_errno(r, "Failed to publish the object manager: %m");
 
         r = network_start(m);
+        if (r < 0)
+                return r;
+        r = virt_dbus_start(m);
         if (r < 0)
                 return r;
 

@@ -25,6 +25,8 @@ typedef struct HostInfo {
         uint64_t memory_kib;
 } HostInfo;
 
+typedef struct Virt Virt;
+
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -32,6 +34,7 @@ typedef struct Manager {
         PolkitRegistry *polkit;
         HostInfo host;
         Network *network;
+        Virt *virt;             /* the hypervisor connection and machines (virt.c) */
 } Manager;
 
 int manager_new(Manager **ret);

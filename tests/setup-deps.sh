@@ -10,9 +10,11 @@ packages=(
         libarchive-dev libssl-dev libxml2-dev libcmocka-dev libdbus-1-dev
         # real peers for the integration tests
         dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 libxml2-utils
-        user-mode-linux btrfs-progs xfsprogs e2fsprogs
+        user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
         gzip xz-utils zstd bzip2 libarchive-tools
+        # proofs: fuzzing (clang + libFuzzer), static analysis, memcheck
+        clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 )
 
 missing=()

@@ -35,11 +35,13 @@
         })
 
 /* Defines name##p(), a cleanup handler for "type *" variables that calls func() when non-NULL. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): "type" is a type name, it cannot take parentheses */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
         static inline void func##p(type *p) {                   \
                 if (*p)                                         \
                         func(*p);                               \
         }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline void freep(void *p) {
         free(*(void **) p);

@@ -82,6 +82,41 @@ aim_daemon_cmd() {
         echo "${AIM_DAEMON_WRAPPER:+$AIM_DAEMON_WRAPPER }$cmd${AIM_DAEMON_ARGS:+ $AIM_DAEMON_ARGS}"
 }
 
+# aim_setup_checkers: sanitizer reports from any of our processes (the bus-activated daemon too:
+# dbus-daemon passes its environment on) land in $AIM_TMP/sanitizer.*; with AIM_VALGRIND=1 the
+# daemon runs under valgrind memcheck, its report in $AIM_TMP/valgrind.*. Teardown fails the test
+# on any sanitizer report, any valgrind error or definite leak, or a valgrind run without a summary.
+aim_setup_checkers() {
+        export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1}:log_path=$AIM_TMP/sanitizer"
+        export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1}:print_stacktrace=1:log_path=$AIM_TMP/sanitizer"
+        if [ -n "${AIM_VALGRIND:-}" ]; then
+                require_cmd valgrind
+                AIM_DAEMON_WRAPPER="$(command -v valgrind) --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
+                AIM_DAEMON_WRAPPER+=" --track-origins=yes --error-exitcode=99 --log-file=$AIM_TMP/valgrind.%p.log"
+        fi
+}
+
+aim_check_checkers() {
+        local f bad=0
+        for f in "$AIM_TMP"/sanitizer.*; do
+                [ -e "$f" ] || continue
+                echo "--- sanitizer report $f:" >&2
+                cat "$f" >&2
+                bad=1
+        done
+        for f in "$AIM_TMP"/valgrind.*.log; do
+                [ -e "$f" ] || continue
+                if ! grep -q "ERROR SUMMARY: 0 errors from 0 contexts" "$f"; then
+                        echo "--- valgrind found errors or did not finish ($f):" >&2
+                        cat "$f" >&2
+                        bad=1
+                else
+                        echo "# valgrind: $(grep -o 'ERROR SUMMARY: .*' "$f" | head -n 1); $(grep -o -E 'definitely lost: .*|All heap blocks were freed.*' "$f" | head -n 1)"
+                fi
+        done
+        return $bad
+}
+
 aim_setup() {
         require_root
         require_cmd dbus-daemon busctl gdbus setpriv
@@ -90,6 +125,7 @@ aim_setup() {
         mkdir -p "$AIM_TMP/services" "$AIM_TMP/state" "$AIM_TMP/repository" "$AIM_TMP/datastore"
         trap aim_teardown EXIT
         aim_write_config
+        aim_setup_checkers
 
         cat > "$AIM_TMP/bus.conf" <<EOT
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -113,6 +149,10 @@ aim_setup() {
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <policy user="root">
+    <!-- busctl monitor / dbus-monitor, for tests that watch the traffic itself -->
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
   </policy>
   <include ignore_missing="yes">/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
   <include>$AIM_SRCDIR/dbus/org.abiquo.Node1.conf</include>
@@ -177,18 +217,25 @@ aim_stop_daemon() {
         wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
 }
 
+# aim_on_teardown CMD...: runs CMD at teardown, before the daemon and the bus go (for peers a test
+# started itself: a libvirtd, its QEMUs), also when the test failed.
+AIM_TEARDOWN_HOOKS=()
+aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
+
 aim_teardown() {
-        local rc=$?
+        local rc=$? h
         set +e
+        for h in "${AIM_TEARDOWN_HOOKS[@]}"; do $h; done
         aim_stop_daemon
         aim_stop_polkitd
         [ -n "${AIM_BUS_PID:-}" ] && { kill "$AIM_BUS_PID" 2>/dev/null; wait "$AIM_BUS_PID" 2>/dev/null; }
+        aim_check_checkers || rc=1
         if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$AIM_TMP/bus.log" ]; then
                 echo "--- bus and daemon log:" >&2
                 tail -n 60 "$AIM_TMP/bus.log" >&2
         fi
         [ -n "${AIM_KEEP_TMP:-}" ] || rm -rf "$AIM_TMP"
-        [ $rc -eq 0 ] && echo "$AIM_TESTS passed, 0 failed"
+        [ $rc -eq 0 ] && [ "$AIM_TESTS" -gt 0 ] && echo "$AIM_TESTS passed, 0 failed"
         exit $rc
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# test-machines-unreachable.sh — no hypervisor: the daemon starts and serves, machine calls and
+# GetCapabilities say NotConnected, HypervisorConnected is false.
+. "$(dirname "$0")/lib.sh"
+
+AIM_URI="qemu+unix:///system?socket=/nonexistent/libvirt-sock"
+aim_setup
+aim_activate
+assert_eq "$(prop org.abiquo.Node1 HypervisorConnected)" "b false" "HypervisorConnected"
+assert_eq "$(prop org.abiquo.Node1 HypervisorURI)" "s \"$AIM_URI\"" "HypervisorURI"
+msg=$(assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.GetCapabilities)
+assert_contains "$msg" "not connected" "NotConnected message"
+assert_eq "$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Machines ListMachines)" "a(ssso) 0" "ListMachines"
+assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+out=$("$AIMCTL" status)
+assert_contains "$out" "HypervisorConnected: false" "aimctl status"
+ok "unreachable hypervisor: the daemon serves, HypervisorConnected false, GetCapabilities NotConnected"
+
+# It keeps trying in the background and stays responsive meanwhile.
+sleep 2
+pid=$(daemon_pid)
+[ -n "$pid" ] || fail "the daemon went away"
+assert_eq "$(prop org.abiquo.Node1 HypervisorConnected)" "b false" "HypervisorConnected after retries"
+ok "retries do not disturb the daemon"
