@@ -133,9 +133,9 @@ static int link_parse(struct nlmsghdr *h, Link *l) {
         if (tb[IFLA_MTU])
                 l->mtu = nla_get_u32(tb[IFLA_MTU]);
         if (tb[IFLA_LINK])
-                l->parent = nla_get_u32(tb[IFLA_LINK]);
+                l->parent = (int) nla_get_u32(tb[IFLA_LINK]);
         if (tb[IFLA_MASTER])
-                l->master = nla_get_u32(tb[IFLA_MASTER]);
+                l->master = (int) nla_get_u32(tb[IFLA_MASTER]);
         if (tb[IFLA_OPERSTATE])
                 l->operstate = nla_get_u8(tb[IFLA_OPERSTATE]);
         if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], info_policy) >= 0) {
@@ -157,7 +157,7 @@ static void network_notify(Network *n, const Link *old, const Link *new, unsigne
 /* One RTM_NEWLINK/RTM_DELLINK from the subscription or a dump, applied to table t. */
 static int link_message(Network *n, LinkTable *t, struct nlmsghdr *h, bool notify) {
         struct ifinfomsg *ifi;
-        Link l, old;
+        Link l = {}, old = {};
         unsigned change;
         bool had;
         int r;

@@ -371,7 +371,7 @@ static int vlan_check_managed(Network *n, const VlanSpec *spec, Vlan **ret, char
 /* Brings the kernel to spec; *ret_created_vlan/bridge say what this call made. */
 static int vlan_apply(Network *n, const VlanSpec *spec, VlanUndo *undo, bool *ret_created_vlan,
                       bool *ret_created_bridge, char **ret_message) {
-        VlanPlan plan;
+        VlanPlan plan = {};
         int r;
 
         /* Others' changes may still be queued: plan against the kernel as it is now. */
@@ -391,8 +391,8 @@ static int vlan_apply(Network *n, const VlanSpec *spec, VlanUndo *undo, bool *re
 
 int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, char **ret_message) {
         _cleanup_(vlan_freep) Vlan *new = NULL;
-        bool created_vlan, created_bridge;
-        VlanUndo undo;
+        bool created_vlan = false, created_bridge = false;
+        VlanUndo undo = {};
         Vlan *v = NULL;
         int r;
 
@@ -587,7 +587,7 @@ static int vlan_restore_one(Network *n, int fd, Vlan **ret) {
                 return r;
         spec = (VlanSpec) { .parent = parent, .tag = tag, .bridge = bridge, .name = name, .mtu = mtu,
                             .mtu_set = mtu != 0 };
-        if (!name || tag > VLAN_TAG_MAX || vlan_spec_validate(&spec, buf, &message) < 0)
+        if (!name || !parent || !bridge || tag > VLAN_TAG_MAX || vlan_spec_validate(&spec, buf, &message) < 0)
                 return -EBADMSG;
 
         r = vlan_new(&spec, &v);
@@ -649,8 +649,8 @@ int vlan_reapply(Vlan *v) {
         _cleanup_free_ char *message = NULL;
         VlanSpec spec = { .parent = v->parent, .tag = v->tag, .bridge = v->bridge, .name = v->name,
                           .mtu = v->mtu, .mtu_set = v->mtu != 0 };
-        bool created_vlan, created_bridge;
-        VlanUndo undo;
+        bool created_vlan = false, created_bridge = false;
+        VlanUndo undo = {};
         int r;
 
         r = vlan_apply(v->network, &spec, &undo, &created_vlan, &created_bridge, &message);
