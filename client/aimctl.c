@@ -115,6 +115,8 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status", 0, 0, verb_status, "status                 Show the node's properties" },
+        { "image",  1, 12, verb_image, "image import|export|list|delete …  Copy images between repository and datastore" },
+        { "job",    1, 2, verb_job,    "job list|cancel ID     Show or cancel image copies" },
         {}
 };
 

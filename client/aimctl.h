@@ -28,3 +28,7 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
 
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
+
+/* aimctl-image.c */
+int verb_image(sd_bus *bus, int argc, char *argv[]);
+int verb_job(sd_bus *bus, int argc, char *argv[]);

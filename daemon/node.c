@@ -7,6 +7,7 @@
 
 #include "bus-util.h"
 #include "errors.h"
+#include "image-dbus.h"
 #include "log.h"
 #include "node.h"
 
@@ -39,6 +40,7 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        images_free(m->images);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -135,6 +137,10 @@ int manager_start(Manager *m, const char *bus) {
         r = sd_bus_add_object_manager(m->bus, NULL, NODE_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish the object manager: %m");
+
+        r = images_start(m);
+        if (r < 0)
+                return r;
 
         /* The name last: a caller activated by it must find every object in place. */
         r = sd_bus_request_name(m->bus, NODE_BUS_NAME, 0);

@@ -29,6 +29,7 @@ typedef struct Manager {
         Config config;
         PolkitRegistry *polkit;
         HostInfo host;
+        struct Images *images;
 } Manager;
 
 int manager_new(Manager **ret);
