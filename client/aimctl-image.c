@@ -82,11 +82,24 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Wait *w = userdata;
+        const char *name, *old, *new;
+
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || new[0])
+                return 0;
+        /* The daemon is gone, and with it the job's worker. */
+        w->result = strdup("failed");
+        w->message = strdup("aimd exited before the job ended");
+        w->done = true;
+        return 0;
+}
+
 /* Calls Import or Export and follows the job to its end. */
 static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL, *s3 = NULL;
         _cleanup_(wait_done) Wait w = { .tty = isatty(STDERR_FILENO) > 0, .last_step = -1 };
         enum { ARG_CHECKSUM = 0x100, ARG_OVERWRITE, ARG_DECOMPRESS, ARG_MEMBER };
         static const struct option options[] = {
@@ -126,6 +139,11 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                                      "type='signal',sender='" NODE_BUS_NAME "',interface='org.freedesktop.DBus.Properties',"
                                      "member='PropertiesChanged',path_namespace='" JOB_PREFIX "'",
                                      on_properties_changed, &w);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, &s3,
+                                     "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                     "arg0='" NODE_BUS_NAME "'",
+                                     on_owner_changed, &w);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to subscribe to job signals");
 
@@ -173,7 +191,7 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                 fprintf(stderr, "aimctl: job %" PRIu32 " %s: %s\n", w.id, strempty(w.result), strempty(w.message));
                 return -EIO;
         }
-        printf("Job %" PRIu32 ": done\n", w.id);
+        printf("Job %" PRIu32 ": done%s%s%s\n", w.id, w.method[0] ? " (" : "", w.method, w.method[0] ? ")" : "");
         return 0;
 }
 

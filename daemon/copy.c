@@ -369,6 +369,23 @@ static int copy_segment(CopyState *s, uint64_t start, uint64_t end) {
         return 0;
 }
 
+/* Hashes the hole [from, to) as zeros, reporting as it goes: hashing zeros costs what data does. */
+static int hash_hole(CopyState *s, uint64_t from, uint64_t to) {
+        while (from < to) {
+                uint64_t n = MIN(to - from, (uint64_t) COPY_CHUNK);
+                int r;
+
+                r = hasher_update_zeros(s->o->hasher, n);
+                if (r < 0)
+                        return r;
+                from += n;
+                r = report(s, from);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Reads the whole source through the hasher (zeros for its holes). */
 static int hash_source(CopyState *s) {
         uint64_t offset = 0, start, end;
@@ -378,7 +395,7 @@ static int hash_source(CopyState *s) {
         if (!s->buffer)
                 return -ENOMEM;
         while ((r = next_data(s->fdin, offset, s->size, &start, &end)) > 0) {
-                r = hasher_update_zeros(s->o->hasher, start - offset);
+                r = hash_hole(s, offset, start);
                 if (r < 0)
                         return r;
                 for (offset = start; offset < end;) {
@@ -398,7 +415,7 @@ static int hash_source(CopyState *s) {
         }
         if (r < 0)
                 return r;
-        return hasher_update_zeros(s->o->hasher, s->size - offset);
+        return hash_hole(s, offset, s->size);
 }
 
 /* ---- read, hash and write in one pass, on two threads ---- */
@@ -472,7 +489,7 @@ static int pipeline_read(CopyState *s, Pipeline *p) {
         int r;
 
         while ((r = next_data(s->fdin, offset, s->size, &start, &end)) > 0) {
-                r = hasher_update_zeros(s->o->hasher, start - offset);
+                r = hash_hole(s, offset, start);
                 if (r < 0)
                         return r;
                 for (offset = start; offset < end;) {
@@ -498,7 +515,7 @@ static int pipeline_read(CopyState *s, Pipeline *p) {
         }
         if (r < 0)
                 return r;
-        return hasher_update_zeros(s->o->hasher, s->size - offset);
+        return hash_hole(s, offset, s->size);
 }
 
 static int copy_pipelined(CopyState *s) {

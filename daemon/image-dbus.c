@@ -134,6 +134,15 @@ static void on_job_changed(Job *j, void *userdata) {
                 log_debug_errno(r, "Failed to signal the progress of job %u: %m", j->id);
 }
 
+static void on_job_method_changed(Job *j, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_emit_properties_changed(m->bus, j->object_path, JOB_INTERFACE, "Method", "BytesTotal", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to signal the method of job %u: %m", j->id);
+}
+
 static void on_job_finished(Job *j, void *userdata) {
         Manager *m = userdata;
         const char *result = j->state == JOB_DONE ? "done" : j->state == JOB_CANCELLED ? "cancelled" : "failed";
@@ -532,6 +541,7 @@ static const sd_bus_vtable image_vtable[] = {
 int images_start(Manager *m) {
         static const JobCallbacks callbacks = {
                 .changed = on_job_changed,
+                .method_changed = on_job_method_changed,
                 .finished = on_job_finished,
         };
         _cleanup_close_ int dirfd = -EBADF;

@@ -185,7 +185,8 @@ double job_progress(const Job *j) {
 static int on_notify_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
 
-        j->last_notify = usec;
+        /* Now, not usec: the interval counts from when the signal really went out. */
+        (void) sd_event_now(j->queue->event, CLOCK_MONOTONIC, &j->last_notify);
         j->queue->callbacks.changed(j, j->queue->userdata);
         return 0;
 }
@@ -210,8 +211,8 @@ static void job_notify(Job *j) {
                     sd_event_source_set_enabled(j->notify_timer, SD_EVENT_ONESHOT) >= 0)
                         return;
         } else if (sd_event_add_time(j->queue->event, &j->notify_timer, CLOCK_MONOTONIC,
-                                     j->last_notify + JOB_NOTIFY_INTERVAL_USEC, 0, on_notify_timer, j) >= 0)
-                return;
+                                     j->last_notify + JOB_NOTIFY_INTERVAL_USEC, 1, on_notify_timer, j) >= 0)
+                return;     /* accuracy 1 µs: sd-event's default would let it slip by 250 ms */
         /* No timer: better one signal too many than a stale property. */
         j->last_notify = now;
         j->queue->callbacks.changed(j, j->queue->userdata);
@@ -264,10 +265,21 @@ static int read_reports(Job *j) {
         }
 }
 
+/* Reads what the worker said; the method is signalled at once (it changes once or twice a job). */
+static int job_read(Job *j) {
+        CopyMethod method = j->method;
+        int r;
+
+        r = read_reports(j);
+        if (j->method != method)
+                j->queue->callbacks.method_changed(j, j->queue->userdata);
+        return r;
+}
+
 static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Job *j = userdata;
 
-        if (read_reports(j) != 0)
+        if (job_read(j) != 0)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         job_notify(j);
         return 0;
@@ -277,7 +289,7 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         Job *j = userdata;
 
         j->pid = 0;     /* reaped by sd-event */
-        (void) read_reports(j);
+        (void) job_read(j);
         if (!j->have_result) {
                 j->error = j->cancel_requested ? -ECANCELED : -EIO;
                 if (j->cancel_requested)

@@ -60,7 +60,8 @@ struct Job {
 };
 
 typedef struct JobCallbacks {
-        void (*changed)(Job *j, void *userdata);        /* rate-limited */
+        void (*changed)(Job *j, void *userdata);        /* State, Progress, BytesDone: rate-limited */
+        void (*method_changed)(Job *j, void *userdata); /* Method, BytesTotal: once the copy starts */
         void (*finished)(Job *j, void *userdata);       /* just before the job is freed */
 } JobCallbacks;
 

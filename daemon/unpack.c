@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,11 +204,60 @@ static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, i
         return 0;
 }
 
+static int add_filters(struct archive *a) {
+        /* Only what decompress=auto promises: no other filter of libarchive's is reachable. */
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+            archive_read_support_filter_bzip2(a) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+/* Is the decompressed stream a tar? Asked of its first block, through a second open file (its own
+ * offset, and no hashing). Not left to libarchive's bidding: to its tar reader, a stream starting
+ * with a zero block (a blank disk) is an empty archive. */
+static int stream_is_tar(int fdin, bool *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        struct archive *a;
+        struct archive_entry *e;
+        uint8_t header[ARCHIVE_PROBE_SIZE];
+        char path[64];
+        la_ssize_t k = 0;
+        int r = 0;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%i", fdin);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        if (add_filters(a) < 0 || archive_read_support_format_raw(a) != ARCHIVE_OK)
+                r = -EOPNOTSUPP;
+        else if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
+                r = -EPROTO;
+        else {
+                size_t got = 0;
+
+                /* A short first read is not the end: keep reading until the block is whole. */
+                while (got < sizeof(header) && (k = archive_read_data(a, header + got, sizeof(header) - got)) > 0)
+                        got += (size_t) k;
+                if (k < 0)
+                        r = -EPROTO;
+                else
+                        *ret = archive_probe(header, got) == ARCHIVE_TAR;
+        }
+        archive_read_free(a);
+        return r;
+}
+
 int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, size_t n) {
         struct archive *a = NULL;
         struct archive_entry *e = NULL;
         struct stat st;
         Source s = { .fd = fdin, .o = o };
+        bool tar = false;
         int r;
 
         if (fstat(fdin, &st) < 0)
@@ -219,13 +269,17 @@ int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, 
                 r = fail(-ENOMEM, message, n, "Out of memory");
                 goto finish;
         }
-        /* Only what decompress=auto promises: no other formats or filters of libarchive's reach. */
-        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-            archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-            archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
-            archive_read_support_format_tar(a) != ARCHIVE_OK ||
-            archive_read_support_format_raw(a) != ARCHIVE_OK) {
+        r = stream_is_tar(fdin, &tar);
+        if (r == -EPROTO) {
+                fail(r, message, n, "Corrupt archive: cannot decompress its start");
+                goto finish;
+        }
+        if (r < 0) {
+                fail(r, message, n, "Failed to examine the archive: %s", strerror(-r));
+                goto finish;
+        }
+        if (add_filters(a) < 0 ||
+            (tar ? archive_read_support_format_tar(a) : archive_read_support_format_raw(a)) != ARCHIVE_OK) {
                 r = fail(-EOPNOTSUPP, message, n, "libarchive lacks a filter: %s", archive_error_string(a) ?: "");
                 goto finish;
         }
