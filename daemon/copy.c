@@ -588,25 +588,25 @@ int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method)
                 s.failed |= 1U << COPY_METHOD_REFLINK;
         }
 
-        /* The size first: trailing holes need no write, and the data goes into place. */
-        if (ftruncate(fdout, (off_t) s.size) < 0)
-                return negative_errno();
-
         if (o->hasher && method_usable(&s, COPY_METHOD_READ_WRITE)) {
                 /* The bytes must pass through our hands to be hashed: one read, on two cores. */
                 s.method = COPY_METHOD_READ_WRITE;
                 r = copy_pipelined(&s);
-                goto finish;
+                goto finish_size;
         }
 
         while ((r = next_data(fdin, offset, s.size, &start, &end)) > 0) {
                 r = copy_segment(&s, start, end);
                 if (r < 0)
-                        goto finish;
+                        goto finish_size;
                 offset = end;
         }
         if (r >= 0)
                 r = report(&s, s.size);
+finish_size:
+        /* The size last: a trailing hole needs no write, and the file grows as cp's does. */
+        if (r >= 0 && ftruncate(fdout, (off_t) s.size) < 0)
+                r = negative_errno();
         if (r >= 0 && s.method < 0)
                 /* All holes: nothing moved; name the method that would have run. */
                 for (CopyMethod m = COPY_METHOD_COPY_FILE_RANGE; s.method < 0 && m <= COPY_METHOD_READ_WRITE; m++)
