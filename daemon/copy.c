@@ -196,11 +196,12 @@ bool buffer_is_zero(const void *p, size_t n) {
         return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t offset) {
-        const uint8_t *b = p;
+/* pread() or pwrite() until all n bytes moved; a source that ends early gives -ENODATA. */
+static int transfer_full(int fd, void *p, size_t n, uint64_t offset, bool write) {
+        uint8_t *b = p;
 
         while (n > 0) {
-                ssize_t k = pwrite(fd, b, n, (off_t) offset);
+                ssize_t k = write ? pwrite(fd, b, n, (off_t) offset) : pread(fd, b, n, (off_t) offset);
 
                 if (k < 0) {
                         if (errno == EINTR)
@@ -208,7 +209,7 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t offset) {
                         return negative_errno();
                 }
                 if (k == 0)
-                        return -EIO;
+                        return write ? -EIO : -ENODATA;        /* the source shrank under us */
                 b += k;
                 n -= k;
                 offset += k;
@@ -225,30 +226,10 @@ int write_sparse(int fd, const void *p, size_t n, uint64_t offset) {
                 int r;
 
                 if (!buffer_is_zero(b, k)) {
-                        r = pwrite_all(fd, b, k, offset);
+                        r = transfer_full(fd, (void *) b, k, offset, true);
                         if (r < 0)
                                 return r;
                 }
-                b += k;
-                n -= k;
-                offset += k;
-        }
-        return 0;
-}
-
-static int pread_full(int fd, void *p, size_t n, uint64_t offset) {
-        uint8_t *b = p;
-
-        while (n > 0) {
-                ssize_t k = pread(fd, b, n, (off_t) offset);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -ENODATA;        /* the source shrank under us */
                 b += k;
                 n -= k;
                 offset += k;
@@ -386,38 +367,6 @@ static int hash_hole(CopyState *s, uint64_t from, uint64_t to) {
         return 0;
 }
 
-/* Reads the whole source through the hasher (zeros for its holes). */
-static int hash_source(CopyState *s) {
-        uint64_t offset = 0, start, end;
-        int r;
-
-        s->buffer = malloc(BUFFER_SIZE);
-        if (!s->buffer)
-                return -ENOMEM;
-        while ((r = next_data(s->fdin, offset, s->size, &start, &end)) > 0) {
-                r = hash_hole(s, offset, start);
-                if (r < 0)
-                        return r;
-                for (offset = start; offset < end;) {
-                        size_t n = (size_t) MIN(end - offset, (uint64_t) BUFFER_SIZE);
-
-                        r = pread_full(s->fdin, s->buffer, n, offset);
-                        if (r < 0)
-                                return r;
-                        r = hasher_update(s->o->hasher, s->buffer, n);
-                        if (r < 0)
-                                return r;
-                        offset += n;
-                        r = report(s, offset);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if (r < 0)
-                return r;
-        return hash_hole(s, offset, s->size);
-}
-
 /* ---- read, hash and write in one pass, on two threads ---- */
 
 typedef struct Slot {
@@ -484,29 +433,39 @@ static void pipeline_push(Pipeline *p) {
         pthread_mutex_unlock(&p->lock);
 }
 
-static int pipeline_read(CopyState *s, Pipeline *p) {
+/* Reads the whole source through the hasher (zeros for its holes). With a pipeline, every block
+ * read is handed on to its writer too; without, the source is only hashed (after a reflink). */
+static int read_and_hash(CopyState *s, Pipeline *p) {
         uint64_t offset = 0, start, end;
         int r;
 
+        if (!p) {
+                s->buffer = malloc(BUFFER_SIZE);
+                if (!s->buffer)
+                        return -ENOMEM;
+        }
         while ((r = next_data(s->fdin, offset, s->size, &start, &end)) > 0) {
                 r = hash_hole(s, offset, start);
                 if (r < 0)
                         return r;
                 for (offset = start; offset < end;) {
                         size_t n = (size_t) MIN(end - offset, (uint64_t) BUFFER_SIZE);
-                        Slot *slot = pipeline_get_free(p);
+                        Slot *slot = p ? pipeline_get_free(p) : NULL;
+                        uint8_t *buffer = p ? (slot ? slot->buffer : NULL) : s->buffer;
 
-                        if (!slot)
-                                return 0;       /* the writer's error is collected by the caller */
-                        r = pread_full(s->fdin, slot->buffer, n, offset);
+                        if (!buffer)
+                                return 0;       /* the writer failed: its error is collected by the caller */
+                        r = transfer_full(s->fdin, buffer, n, offset, false);
                         if (r < 0)
                                 return r;
-                        r = hasher_update(s->o->hasher, slot->buffer, n);
+                        r = hasher_update(s->o->hasher, buffer, n);
                         if (r < 0)
                                 return r;
-                        slot->offset = offset;
-                        slot->size = n;
-                        pipeline_push(p);
+                        if (slot) {
+                                slot->offset = offset;
+                                slot->size = n;
+                                pipeline_push(p);
+                        }
                         offset += n;
                         r = report(s, offset);
                         if (r < 0)
@@ -539,7 +498,7 @@ static int copy_pipelined(CopyState *s) {
                 r = -k;
                 goto finish;
         }
-        r = pipeline_read(s, &p);
+        r = read_and_hash(s, &p);
 
         pthread_mutex_lock(&p.lock);
         p.eof = true;
@@ -580,7 +539,7 @@ int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method)
                 r = s.ops->clone(fdin, fdout);
                 if (r >= 0) {
                         s.method = COPY_METHOD_REFLINK;
-                        r = o->hasher ? hash_source(&s) : report(&s, s.size);
+                        r = o->hasher ? read_and_hash(&s, NULL) : report(&s, s.size);
                         goto finish;
                 }
                 if (!error_is_unsupported(r))
@@ -588,25 +547,26 @@ int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method)
                 s.failed |= 1U << COPY_METHOD_REFLINK;
         }
 
+        /* The size first: a trailing hole needs no write, and no write extends the file, so xfs
+         * has no reason to preallocate past the end (space that a later truncate up would keep). */
+        if (ftruncate(fdout, (off_t) s.size) < 0)
+                return negative_errno();
+
         if (o->hasher && method_usable(&s, COPY_METHOD_READ_WRITE)) {
                 /* The bytes must pass through our hands to be hashed: one read, on two cores. */
                 s.method = COPY_METHOD_READ_WRITE;
                 r = copy_pipelined(&s);
-                goto finish_size;
+                goto finish;
         }
 
         while ((r = next_data(fdin, offset, s.size, &start, &end)) > 0) {
                 r = copy_segment(&s, start, end);
                 if (r < 0)
-                        goto finish_size;
+                        goto finish;
                 offset = end;
         }
         if (r >= 0)
                 r = report(&s, s.size);
-finish_size:
-        /* The size last: a trailing hole needs no write, and the file grows as cp's does. */
-        if (r >= 0 && ftruncate(fdout, (off_t) s.size) < 0)
-                r = negative_errno();
         if (r >= 0 && s.method < 0)
                 /* All holes: nothing moved; name the method that would have run. */
                 for (CopyMethod m = COPY_METHOD_COPY_FILE_RANGE; s.method < 0 && m <= COPY_METHOD_READ_WRITE; m++)

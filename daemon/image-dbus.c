@@ -40,6 +40,17 @@ static int open_datastore(Manager *m, sd_bus_error *error) {
         return fd;
 }
 
+/* What a job writes, for Busy: the folder by inode (whatever the spelling of the path) and the name. */
+static int destination_key(int dirfd, const char *name, char **ret) {
+        struct stat st;
+
+        if (fstat(dirfd, &st) < 0)
+                return negative_errno();
+        if (asprintf(ret, "%llx:%llx/%s", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino, name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* ---- org.abiquo.Node1.Job ---- */
 
 static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
@@ -252,12 +263,9 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         if (r < 0)
                 return aim_error(error, r, "Failed to open the folder of %s '%s'", target_arg, target);
 
-        /* One writer per destination: the folder (by inode, whatever the spelling) and the name. */
-        if (fstat(c.dir_fd, &st) < 0)
-                return aim_error(error, negative_errno(), "Failed to examine the folder of %s '%s'", target_arg, target);
-        if (asprintf(&destination, "%llx:%llx/%s", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
-                     c.name) < 0)
-                return -ENOMEM;
+        r = destination_key(c.dir_fd, c.name, &destination);
+        if (r < 0)
+                return aim_error(error, r, "Failed to examine the folder of %s '%s'", target_arg, target);
         other = hashmap_get(im->queue->destinations, destination);
         if (other)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing '%s' already", other->id, target);
@@ -332,7 +340,6 @@ static int method_export(sd_bus_message *message, void *userdata, sd_bus_error *
 static int delete_image(sd_bus_message *message, Manager *m, const char *name, sd_bus_error *error) {
         _cleanup_close_ int dirfd = -EBADF;
         _cleanup_free_ char *path = NULL, *destination = NULL;
-        struct stat st;
         Job *j;
         int r;
 
@@ -348,11 +355,9 @@ static int delete_image(sd_bus_message *message, Manager *m, const char *name, s
         dirfd = open_datastore(m, error);
         if (dirfd < 0)
                 return dirfd;
-        if (fstat(dirfd, &st) < 0)
-                return aim_error(error, negative_errno(), "Failed to examine the datastore");
-        if (asprintf(&destination, "%llx:%llx/%s", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
-                     name) < 0)
-                return -ENOMEM;
+        r = destination_key(dirfd, name, &destination);
+        if (r < 0)
+                return aim_error(error, r, "Failed to examine the datastore");
         j = hashmap_get(m->images->queue->destinations, destination);
         if (j)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing image '%s'", j->id, name);

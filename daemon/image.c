@@ -350,11 +350,10 @@ finish:
         return 0;
 }
 
-int image_remove_temporaries(int dirfd) {
+/* A directory stream of its own on dirfd's directory (readdir() needs its own offset). */
+static int opendir_at(int dirfd, DIR **ret) {
         _cleanup_close_ int fd = -EBADF;
         DIR *d;
-        struct dirent *de;
-        int n = 0;
 
         fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -362,7 +361,19 @@ int image_remove_temporaries(int dirfd) {
         d = fdopendir(fd);
         if (!d)
                 return negative_errno();
-        fd = -EBADF;    /* owned by d now */
+        TAKE_FD(fd);    /* owned by d now */
+        *ret = d;
+        return 0;
+}
+
+int image_remove_temporaries(int dirfd) {
+        struct dirent *de;
+        DIR *d;
+        int n = 0, r;
+
+        r = opendir_at(dirfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, IMAGE_TEMP_PREFIX, strlen(IMAGE_TEMP_PREFIX)) == 0 &&
                     unlinkat(dirfd, de->d_name, 0) >= 0)
@@ -388,18 +399,13 @@ int image_stat(int dirfd, const char *name, ImageInfo *ret) {
 }
 
 int image_foreach(int dirfd, int (*f)(const char *name, const ImageInfo *info, void *userdata), void *userdata) {
-        _cleanup_close_ int fd = -EBADF;
         struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r;
 
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d)
-                return negative_errno();
-        fd = -EBADF;
+        r = opendir_at(dirfd, &d);
+        if (r < 0)
+                return r;
         while (r >= 0 && (de = readdir(d))) {
                 ImageInfo info;
 
