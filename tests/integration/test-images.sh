@@ -80,6 +80,14 @@ filefrag -v "$FS/btrfs/ds/a" | grep -q shared || fail "btrfs import shares no ex
 check_introspection /org/abiquo/Node1/image/a
 ok "btrfs→btrfs: reflink (shared extents), identical bytes"
 
+# On a terminal aimctl draws a progress bar (on stderr) instead of plain lines.
+out=$(script -qec "$AIMCTL image import a.img tty" /dev/null)
+assert_contains "$out" "] " "progress bar"
+assert_contains "$out" "%" "progress bar"
+assert_not_contains "$out" "started:" "terminal output"
+assert_contains "$out" "done (reflink)" "terminal output"
+ok "aimctl on a terminal: a live progress bar, then the result"
+
 use "$FS/xfs/repo" "$FS/xfs/ds"
 make_image "$FS/xfs/repo/a.img" 8 64M
 assert_contains "$(imp a.img a)" "done (reflink)" "xfs→xfs"
@@ -133,7 +141,7 @@ grep -q "JobRemoved (uint32 [0-9]*, objectpath '/org/abiquo/Node1/job/_[0-9a-f]*
 use "$FS/btrfs/repo" "$FS/btrfs/ds"
 assert_contains "$(imp a.img s2 --checksum "sha256:$(sha256sum < "$FS/btrfs/repo/a.img" | cut -c1-64)")" "done (reflink)" \
         "checksummed reflink"
-nothing_left "$FS/btrfs/ds" a s2
+nothing_left "$FS/btrfs/ds" a tty s2
 use "$FS/ext4/repo" "$FS/ext4/ds"
 nothing_left "$FS/ext4/ds" a s1 m1
 ok "sha256 and md5: match → published; mismatch → failed with the digests, nothing published"
