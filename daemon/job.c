@@ -294,6 +294,9 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 j->error = j->cancel_requested ? -ECANCELED : -EIO;
                 if (j->cancel_requested)
                         snprintf(j->message, sizeof(j->message), "Cancelled");
+                else if (si->si_code != CLD_EXITED && si->si_status == SIGBUS)
+                        /* The hashing thread reads the source mapped: truncating it under the copy does this. */
+                        snprintf(j->message, sizeof(j->message), "The source shrank while it was being copied");
                 else if (si->si_code == CLD_EXITED)
                         snprintf(j->message, sizeof(j->message), "The copy worker failed (exit status %i)", si->si_status);
                 else
