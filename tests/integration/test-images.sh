@@ -290,9 +290,15 @@ n=$(grep -c "^$path: org.freedesktop.DBus.Properties.PropertiesChanged" "$AIM_TM
 [ "$n" -le $((elapsed_ms / 100 + 2)) ] || fail "$n progress signals in ${elapsed_ms} ms: not rate-limited"
 grep -q "JobRemoved (uint32 $id, objectpath '$path', 'cancelled', 'Cancelled')" "$AIM_TMP/monitor.log" \
         || fail "JobRemoved does not say cancelled"
+grep -q "JobNew (uint32 $id, objectpath '$path')" "$AIM_TMP/monitor.log" || fail "no JobNew for job $id"
+grep -q "^$path: org.freedesktop.DBus.ObjectManager.InterfacesAdded" "$AIM_TMP/monitor.log" \
+        || grep -q "InterfacesAdded (objectpath '$path'" "$AIM_TMP/monitor.log" || fail "no InterfacesAdded for $path"
+grep -q "InterfacesRemoved (objectpath '$path'" "$AIM_TMP/monitor.log" || fail "no InterfacesRemoved for $path"
+wait_for 5 grep -q "InterfacesAdded (objectpath '/org/abiquo/Node1/image/queued'" "$AIM_TMP/monitor.log" \
+        || fail "no InterfacesAdded for the imported image"
 wait_for 5 bash -c "! busctl --system introspect org.abiquo.Node1 $path 2>/dev/null | grep -q org.abiquo.Node1.Job" \
         || fail "the job object outlived JobRemoved"
-ok "Busy for the same destination, queued beyond maxJobs, $n PropertiesChanged in ${elapsed_ms} ms, cancel publishes nothing"
+ok "JobNew, InterfacesAdded/Removed; Busy for the same destination, queued beyond maxJobs, $n PropertiesChanged in ${elapsed_ms} ms, cancel publishes nothing"
 
 # ---- kill -9 of the daemon mid-copy ----
 imp slow.img slow2 --checksum "sha256:$zero" > "$AIM_TMP/slow2.out" 2>&1 &
