@@ -136,7 +136,7 @@ for c in "sha256:$(printf '%064d' 0)" "md5:$(printf '%032d' 0)"; do
         assert_contains "$out" "Checksum mismatch: expected $c" "mismatch message"
 done
 [ -e "$FS/ext4/ds/bad" ] && fail "an image with a wrong checksum was published"
-grep -q "JobRemoved (uint32 [0-9]*, objectpath '/org/abiquo/Node1/job/_[0-9a-f]*', 'failed', 'Checksum mismatch" \
+wait_for 5 grep -q "JobRemoved (uint32 [0-9]*, objectpath '/org/abiquo/Node1/job/_[0-9a-f]*', 'failed', 'Checksum mismatch" \
         "$AIM_TMP/monitor.log" || fail "JobRemoved does not carry the failure"
 use "$FS/btrfs/repo" "$FS/btrfs/ds"
 assert_contains "$(imp a.img s2 --checksum "sha256:$(sha256sum < "$FS/btrfs/repo/a.img" | cut -c1-64)")" "done (reflink)" \
@@ -239,7 +239,7 @@ assert_contains "$("$AIMCTL" image list)" "via-link" "image list"
 [ -e "$FS/ext4/ds/via-link" ] && fail "delete left the file"
 gdbus_call /org/abiquo/Node1/image/m1 org.abiquo.Node1.Image.Delete >/dev/null
 [ -e "$FS/ext4/ds/m1" ] && fail "Image.Delete left the file"
-grep -q "InterfacesRemoved (objectpath '/org/abiquo/Node1/image/m1'" "$AIM_TMP/monitor.log" || fail "no InterfacesRemoved for m1"
+wait_for 5 grep -q "InterfacesRemoved (objectpath '/org/abiquo/Node1/image/m1'" "$AIM_TMP/monitor.log" || fail "no InterfacesRemoved for m1"
 ok "Exists leaves the image untouched, overwrite replaces it; export; NotFound; delete (both ways)"
 
 # ---- polkit: an unauthorized caller gets AccessDenied and nothing is copied ----
@@ -288,12 +288,12 @@ n=$(grep -c "^$path: org.freedesktop.DBus.Properties.PropertiesChanged" "$AIM_TM
 [ "$n" -ge 3 ] || fail "only $n progress signals"
 # At most one per 100 ms, plus the one that says the method.
 [ "$n" -le $((elapsed_ms / 100 + 2)) ] || fail "$n progress signals in ${elapsed_ms} ms: not rate-limited"
-grep -q "JobRemoved (uint32 $id, objectpath '$path', 'cancelled', 'Cancelled')" "$AIM_TMP/monitor.log" \
+wait_for 5 grep -q "JobRemoved (uint32 $id, objectpath '$path', 'cancelled', 'Cancelled')" "$AIM_TMP/monitor.log" \
         || fail "JobRemoved does not say cancelled"
 grep -q "JobNew (uint32 $id, objectpath '$path')" "$AIM_TMP/monitor.log" || fail "no JobNew for job $id"
 grep -q "^$path: org.freedesktop.DBus.ObjectManager.InterfacesAdded" "$AIM_TMP/monitor.log" \
         || grep -q "InterfacesAdded (objectpath '$path'" "$AIM_TMP/monitor.log" || fail "no InterfacesAdded for $path"
-grep -q "InterfacesRemoved (objectpath '$path'" "$AIM_TMP/monitor.log" || fail "no InterfacesRemoved for $path"
+wait_for 5 grep -q "InterfacesRemoved (objectpath '$path'" "$AIM_TMP/monitor.log" || fail "no InterfacesRemoved for $path"
 wait_for 5 grep -q "InterfacesAdded (objectpath '/org/abiquo/Node1/image/queued'" "$AIM_TMP/monitor.log" \
         || fail "no InterfacesAdded for the imported image"
 wait_for 5 bash -c "! busctl --system introspect org.abiquo.Node1 $path 2>/dev/null | grep -q org.abiquo.Node1.Job" \
