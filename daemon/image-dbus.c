@@ -543,13 +543,26 @@ static const sd_bus_vtable image_vtable[] = {
 
 /* ---- start and stop ---- */
 
+static void remove_temporaries(const char *path, const char *what) {
+        _cleanup_close_ int dirfd = -EBADF;
+        int r;
+
+        dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                log_warning_errno(negative_errno(), "Cannot open the %s %s: %m", what, path);
+                return;
+        }
+        r = image_remove_temporaries(dirfd);
+        if (r > 0)
+                log_notice("Removed %i unfinished copies from the %s.", r, what);
+}
+
 int images_start(Manager *m) {
         static const JobCallbacks callbacks = {
                 .changed = on_job_changed,
                 .method_changed = on_job_method_changed,
                 .finished = on_job_finished,
         };
-        _cleanup_close_ int dirfd = -EBADF;
         Images *im;
         int r;
 
@@ -563,15 +576,10 @@ int images_start(Manager *m) {
                 return log_error_errno(r, "Failed to set up the job queue: %m");
 
         /* A worker killed with the daemon leaves nothing behind on file systems with O_TMPFILE; on
-         * others its hidden file is removed here. */
-        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                log_warning_errno(negative_errno(), "Cannot open the datastore %s: %m", m->config.datastore);
-        else {
-                r = image_remove_temporaries(dirfd);
-                if (r > 0)
-                        log_notice("Removed %i unfinished copies from the datastore.", r);
-        }
+         * others (NFS) its hidden file is removed here — in the datastore and at the top of the
+         * repository (exports into its subfolders are not searched: the repository may be huge). */
+        remove_temporaries(m->config.datastore, "datastore");
+        remove_temporaries(m->config.repository, "repository");
 
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
         if (r < 0)

@@ -309,6 +309,11 @@ pgrep -x aimd-copy >/dev/null || fail "no worker process"
 kill -9 "$(daemon_pid)"
 wait "$slow" && fail "aimctl succeeded though the daemon died"
 wait_for 10 bash -c '! pgrep -x aimd-copy >/dev/null' || fail "the worker outlived the daemon"
+# What a worker killed on a file system without O_TMPFILE (NFS) leaves: hidden named files.
+echo partial > "$FS/ext4/ds/.aimd-tmp-0123456789abcdef"
+echo partial > "$R/.aimd-tmp-fedcba9876543210"
 aim_activate
+[ -e "$FS/ext4/ds/.aimd-tmp-0123456789abcdef" ] && fail "a leftover temporary file survived the restart"
+[ -e "$R/.aimd-tmp-fedcba9876543210" ] && fail "a leftover temporary file in the repository survived the restart"
 nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz allowed queued
-ok "kill -9 of the daemon mid-copy: the worker dies with it; after restart no temporary file, no partial image"
+ok "kill -9 of the daemon mid-copy: the worker dies with it; after restart no temporary file (named ones removed), no partial image"
