@@ -115,8 +115,14 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status", 0, 0, verb_status, "status                 Show the node's properties" },
-        { "image",  1, 12, verb_image, "image import|export|list|delete …  Copy images between repository and datastore" },
-        { "job",    1, 2, verb_job,    "job list|cancel ID     Show or cancel image copies" },
+        { "image",  1, 12, verb_image,
+          "image import SRC NAME [--checksum=sha256:HEX|md5:HEX] [--overwrite] [--decompress=auto|none]\n"
+          "               [--member=FILE]    Copy repository file SRC into the datastore as NAME\n"
+          "  image export NAME TARGET [same options]  Copy image NAME to the repository as TARGET\n"
+          "  image list             List the datastore's images\n"
+          "  image delete NAME      Delete an image" },
+        { "job",    1, 2, verb_job,    "job list               Show the running and queued copies\n"
+                                       "  job cancel ID          Cancel a copy" },
         {}
 };
 
