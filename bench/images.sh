@@ -14,6 +14,7 @@ aim_setup
 FS=$AIM_TMP/fs
 cleanup() {
         local rc=$?
+        set +e          # every step below must run, whatever failed
         aim_stop_daemon
         umount -l "$AIM_TMP/repository" "$AIM_TMP/datastore" 2>/dev/null
         for m in ext4 btrfs xfs; do umount -l "$FS/$m" 2>/dev/null; done

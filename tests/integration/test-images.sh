@@ -16,6 +16,7 @@ FS=$AIM_TMP/fs
 MONITOR_PID=
 cleanup() {
         local rc=$?
+        set +e          # every step below must run, whatever failed
         [ -n "$MONITOR_PID" ] && kill "$MONITOR_PID" 2>/dev/null
         aim_stop_daemon
         umount -l "$AIM_TMP/repository" "$AIM_TMP/datastore" 2>/dev/null
