@@ -7,6 +7,7 @@
 
 #include "bus-util.h"
 #include "errors.h"
+#include "image-dbus.h"
 #include "log.h"
 #include "node.h"
 #include "virt-dbus.h"
@@ -42,6 +43,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         virt_free(m->virt);
+        images_free(m->images);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -140,6 +142,9 @@ int manager_start(Manager *m, const char *bus) {
                 return log_error_errno(r, "Failed to publish the object manager: %m");
 
         r = virt_dbus_start(m);
+        if (r < 0)
+                return r;
+        r = images_start(m);
         if (r < 0)
                 return r;
 

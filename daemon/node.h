@@ -32,6 +32,7 @@ typedef struct Manager {
         PolkitRegistry *polkit;
         HostInfo host;
         Virt *virt;             /* the hypervisor connection and machines (virt.c) */
+        struct Images *images;
 } Manager;
 
 int manager_new(Manager **ret);
