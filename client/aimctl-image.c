@@ -53,8 +53,9 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_read(m, "s", &interface);
         if (r < 0)
                 return 0;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
                 r = sd_bus_message_read(m, "s", &key);
                 if (r >= 0 && streq(key, "Progress"))
                         r = sd_bus_message_read(m, "v", "d", &w->progress);
@@ -62,8 +63,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                         snprintf(w->method, sizeof(w->method), "%s", s);
                 else if (r >= 0)
                         r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
+                if (r < 0 || sd_bus_message_exit_container(m) < 0)
+                        break;
         }
         show_progress(w);
         return 0;

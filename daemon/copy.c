@@ -456,7 +456,7 @@ static void pipeline_push(Pipeline *p) {
 /* Reads the whole source through the hasher (zeros for its holes). With a pipeline, every block
  * read is handed on to its writer too; without, the source is only hashed (after a reflink). */
 static int read_and_hash(CopyState *s, Pipeline *p) {
-        uint64_t offset = 0, start, end;
+        uint64_t offset = 0, start = 0, end = 0;
         int r;
 
         if (!p) {
@@ -551,7 +551,7 @@ int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method)
                 .ops = o->ops ?: &copy_ops_system,
                 .method = _COPY_METHOD_INVALID,
         };
-        uint64_t offset = 0, start, end;
+        uint64_t offset = 0, start = 0, end = 0;
         struct stat st;
         int r;
 

@@ -239,7 +239,7 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
 
         image_copy_init(&c);
         c.overwrite = o->overwrite;
-        c.decompress = streq(o->decompress, "auto");
+        c.decompress = streq_ptr(o->decompress, "auto");
         if (o->checksum)
                 (void) checksum_parse(o->checksum, &c.checksum);       /* validated by the caller */
         if (o->member) {
@@ -458,7 +458,7 @@ static int image_of_path(Manager *m, const char *path, char **ret_name, ImageInf
 
 static int image_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
-        ImageInfo info;
+        ImageInfo info = {};
 
         if (image_of_path(userdata, path, NULL, &info) < 0)
                 return 0;
@@ -498,7 +498,7 @@ static int property_get_image(sd_bus *bus, const char *path, const char *interfa
         _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
         Manager *m = userdata;
         const char *format = "raw";
-        ImageInfo info;
+        ImageInfo info = {};
         int r;
 
         r = image_of_path(m, path, &name, &info);
@@ -512,10 +512,11 @@ static int property_get_image(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "t", info.allocated);
 
         dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd >= 0)
-                fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
+        if (dirfd < 0)
+                return aim_error(error, negative_errno(), "Failed to open the datastore %s", m->config.datastore);
+        fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
         if (fd < 0)
-                return aim_error(error, fd < 0 ? fd : dirfd, "Failed to open image %s", name);
+                return aim_error(error, fd, "Failed to open image %s", name);
         r = image_detect_format(fd, &format);
         if (r < 0)
                 return aim_error(error, r, "Failed to read image %s", name);

@@ -380,30 +380,29 @@ finish:
         return 0;
 }
 
-/* A directory stream of its own on dirfd's directory (readdir() needs its own offset). */
-static int opendir_at(int dirfd, DIR **ret) {
-        _cleanup_close_ int fd = -EBADF;
+/* A directory stream of its own on dirfd's directory (readdir() needs its own offset); NULL with
+ * errno set on failure. */
+static DIR *opendir_at(int dirfd) {
+        int fd;
         DIR *d;
 
         fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return negative_errno();
+                return NULL;
         d = fdopendir(fd);
         if (!d)
-                return negative_errno();
-        TAKE_FD(fd);    /* owned by d now */
-        *ret = d;
-        return 0;
+                safe_close(fd);
+        return d;
 }
 
 int image_remove_temporaries(int dirfd) {
         struct dirent *de;
         DIR *d;
-        int n = 0, r;
+        int n = 0;
 
-        r = opendir_at(dirfd, &d);
-        if (r < 0)
-                return r;
+        d = opendir_at(dirfd);
+        if (!d)
+                return negative_errno();
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, IMAGE_TEMP_PREFIX, strlen(IMAGE_TEMP_PREFIX)) == 0 &&
                     unlinkat(dirfd, de->d_name, 0) >= 0)
@@ -431,11 +430,11 @@ int image_stat(int dirfd, const char *name, ImageInfo *ret) {
 int image_foreach(int dirfd, int (*f)(const char *name, const ImageInfo *info, void *userdata), void *userdata) {
         struct dirent *de;
         DIR *d;
-        int r;
+        int r = 0;
 
-        r = opendir_at(dirfd, &d);
-        if (r < 0)
-                return r;
+        d = opendir_at(dirfd);
+        if (!d)
+                return negative_errno();
         while (r >= 0 && (de = readdir(d))) {
                 ImageInfo info;
 
