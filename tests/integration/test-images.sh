@@ -287,8 +287,10 @@ wait_for 10 test -e "$FS/ext4/ds/queued" || fail "the queued job did not run aft
 nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz allowed queued
 n=$(grep -c "^$path: org.freedesktop.DBus.Properties.PropertiesChanged" "$AIM_TMP/monitor.log" || true)
 [ "$n" -ge 3 ] || fail "only $n progress signals"
-# At most one per 100 ms, plus the one that says the method.
-[ "$n" -le $((elapsed_ms / 100 + 2)) ] || fail "$n progress signals in ${elapsed_ms} ms: not rate-limited"
+# Progress is throttled to one signal per 100 ms; what is not throttled comes on top: the signal
+# that says the method and size, and each State transition (running, cancelled), with one more
+# for a throttle window cut short by a transition. Unthrottled, this copy sends thousands.
+[ "$n" -le $((elapsed_ms / 100 + 5)) ] || fail "$n progress signals in ${elapsed_ms} ms: not rate-limited"
 wait_for 5 grep -q "JobRemoved (uint32 $id, objectpath '$path', 'cancelled', 'Cancelled')" "$AIM_TMP/monitor.log" \
         || fail "JobRemoved does not say cancelled"
 grep -q "JobNew (uint32 $id, objectpath '$path')" "$AIM_TMP/monitor.log" || fail "no JobNew for job $id"
