@@ -125,6 +125,14 @@ static const Verb verbs[] = {
         { "machine", 1, 2, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]\n"
           "                         List or control virtual machines" },
         { "monitor", 0, 1, verb_monitor, "monitor [--json]       Print machine events as they happen, until ^C" },
+        { "image",  1, 12, verb_image,
+          "image import SRC NAME [--checksum=sha256:HEX|md5:HEX] [--overwrite] [--decompress=auto|none]\n"
+          "               [--member=FILE]    Copy repository file SRC into the datastore as NAME\n"
+          "  image export NAME TARGET [same options]  Copy image NAME to the repository as TARGET\n"
+          "  image list             List the datastore's images\n"
+          "  image delete NAME      Delete an image" },
+        { "job",    1, 2, verb_job,    "job list               Show the running and queued copies\n"
+                                       "  job cancel ID          Cancel a copy" },
         { "vlan",   1, 8, verb_vlan,   "vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME] | vlan delete PARENT TAG BRIDGE | vlan list" },
         {}
 };

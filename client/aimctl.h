@@ -35,3 +35,6 @@ int table_add_properties(Table *t, sd_bus_message *reply);
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);
 int verb_monitor(sd_bus *bus, int argc, char *argv[]);
+/* aimctl-image.c */
+int verb_image(sd_bus *bus, int argc, char *argv[]);
+int verb_job(sd_bus *bus, int argc, char *argv[]);

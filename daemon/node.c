@@ -7,6 +7,7 @@
 
 #include "bus-util.h"
 #include "errors.h"
+#include "image-dbus.h"
 #include "log.h"
 #include "network-dbus.h"
 #include "network.h"
@@ -45,6 +46,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         network_free(m->network);
         virt_free(m->virt);
+        images_free(m->images);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -146,6 +148,9 @@ int manager_start(Manager *m, const char *bus) {
         if (r < 0)
                 return r;
         r = virt_dbus_start(m);
+        if (r < 0)
+                return r;
+        r = images_start(m);
         if (r < 0)
                 return r;
 

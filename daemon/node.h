@@ -35,6 +35,7 @@ typedef struct Manager {
         HostInfo host;
         Network *network;
         Virt *virt;             /* the hypervisor connection and machines (virt.c) */
+        struct Images *images;
 } Manager;
 
 int manager_new(Manager **ret);

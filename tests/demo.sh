@@ -21,3 +21,32 @@ aimctl() { "$AIMCTL" "$@"; }
 echo "A private system bus at $DBUS_SYSTEM_BUS_ADDRESS; repository $AIM_TMP/repository, datastore $AIM_TMP/datastore."
 show aimctl status
 show busctl --system tree org.abiquo.Node1
+
+# Machines: test:///default's domain, controlled through the daemon; a separate subscriber prints
+# the lifecycle events as they are relayed.
+show aimctl machine list
+"$AIMCTL" monitor > "$AIM_TMP/monitor.out" 2>&1 &
+monitor=$!
+sleep 0.5
+show aimctl machine suspend test
+show aimctl machine resume test
+show aimctl machine destroy test
+show aimctl machine start test
+sleep 0.5
+kill "$monitor"; wait "$monitor" 2>/dev/null || true
+printf '\n$ aimctl monitor   # running meanwhile, in another process\n'
+cat "$AIM_TMP/monitor.out"
+
+# Images: a sparse golden image in the repository, imported with its checksum verified in the same
+# pass; a gzip-compressed copy unpacked on the way in; one exported back.
+truncate -s 256M "$AIM_TMP/repository/golden.img"
+dd if=/dev/urandom of="$AIM_TMP/repository/golden.img" bs=1M count=32 conv=notrunc status=none
+gzip -1 -c "$AIM_TMP/repository/golden.img" > "$AIM_TMP/repository/golden.img.gz"
+sum=$(sha256sum < "$AIM_TMP/repository/golden.img" | cut -c1-64)
+show aimctl image import golden.img vm1 --checksum="sha256:$sum"
+show aimctl image import golden.img.gz vm2
+show aimctl image list
+show busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1/image/vm1 org.abiquo.Node1.Image Format Allocated
+show aimctl image export vm1 vm1-backup.img
+show aimctl image delete vm2
+show ls -ls "$AIM_TMP/repository"

@@ -64,7 +64,9 @@ static inline void closep(int *fd) {
 
 /* errno of the last failed libc call as a negative value, never 0 (some calls fail without errno). */
 static inline int negative_errno(void) {
-        return errno > 0 ? -errno : -EIO;
+        int e = errno;  /* read once: errno is a function call, analyzers can't assume it stays put */
+
+        return e > 0 ? -e : -EIO;
 }
 
 static inline bool streq_ptr(const char *a, const char *b) {
