@@ -133,6 +133,7 @@ static const Verb verbs[] = {
           "  image delete NAME      Delete an image" },
         { "job",    1, 2, verb_job,    "job list               Show the running and queued copies\n"
                                        "  job cancel ID          Cancel a copy" },
+        { "vlan",   1, 8, verb_vlan,   "vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME] | vlan delete PARENT TAG BRIDGE | vlan list" },
         {}
 };
 

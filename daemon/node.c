@@ -9,6 +9,8 @@
 #include "errors.h"
 #include "image-dbus.h"
 #include "log.h"
+#include "network-dbus.h"
+#include "network.h"
 #include "node.h"
 #include "virt-dbus.h"
 #include "virt.h"
@@ -42,6 +44,7 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        network_free(m->network);
         virt_free(m->virt);
         images_free(m->images);
         polkit_registry_free(m->polkit);
@@ -141,6 +144,9 @@ int manager_start(Manager *m, const char *bus) {
         if (r < 0)
                 return log_error_errno(r, "Failed to publish the object manager: %m");
 
+        r = network_start(m);
+        if (r < 0)
+                return r;
         r = virt_dbus_start(m);
         if (r < 0)
                 return r;

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "polkit.h"
 
+typedef struct Network Network;
+
 #define NODE_BUS_NAME    "org.abiquo.Node1"
 #define NODE_OBJECT_PATH "/org/abiquo/Node1"
 #define NODE_INTERFACE   "org.abiquo.Node1"
@@ -31,6 +33,7 @@ typedef struct Manager {
         Config config;
         PolkitRegistry *polkit;
         HostInfo host;
+        Network *network;
         Virt *virt;             /* the hypervisor connection and machines (virt.c) */
         struct Images *images;
 } Manager;

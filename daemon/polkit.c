@@ -3,7 +3,11 @@
  *
  * A call that needs authorization is parked: we ask the bus for the caller's uid and then, unless it
  * is root, ask polkit, both asynchronously. When the verdict is in, the call is put back into the
- * bus's read queue, its handler runs again and this time finds the verdict waiting here. */
+ * bus's read queue, its handler runs again and this time finds the verdict waiting here.
+ *
+ * The uid of a bus peer never changes and the bus never reuses a unique name, so the uid answers are
+ * kept in a small cache: a client making many calls (root's above all, which need no polkit) costs
+ * one GetConnectionUnixUser round trip, not one per call. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,31 +30,45 @@ struct PolkitQuery {
         sd_bus_error error;
 };
 
-/* Unique bus names of callers found to be root. A unique name is never reused on a bus, so its
- * uid cannot change: remembering a few spares each later call of theirs a round trip to the bus. */
-#define ROOT_CACHE_SIZE 16
+/* Recent callers; a round-robin slot is reused when full, so the cache stays small and bounded. */
+#define UID_CACHE_SIZE 64
+
+typedef struct UidCacheEntry {
+        char *sender;
+        uid_t uid;
+} UidCacheEntry;
 
 struct PolkitRegistry {
         PolkitQuery *queries;
-        char *root_senders[ROOT_CACHE_SIZE];
-        unsigned root_next;
+        UidCacheEntry uids[UID_CACHE_SIZE];
+        unsigned next_uid;
 };
 
-static bool root_cache_has(const PolkitRegistry *r, const char *sender) {
-        for (size_t i = 0; i < ROOT_CACHE_SIZE; i++)
-                if (r->root_senders[i] && sender && streq(r->root_senders[i], sender))
+static bool uid_cache_get(PolkitRegistry *r, const char *sender, uid_t *ret) {
+        if (!sender)
+                return false;
+        for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
+                if (r->uids[i].sender && streq(r->uids[i].sender, sender)) {
+                        *ret = r->uids[i].uid;
                         return true;
+                }
         return false;
 }
 
-static void root_cache_add(PolkitRegistry *r, const char *sender) {
+static void uid_cache_put(PolkitRegistry *r, const char *sender, uid_t uid) {
+        UidCacheEntry *e;
         char *s;
 
-        if (!sender || root_cache_has(r, sender) || !(s = strdup(sender)))
+        /* Only unique names (":1.42"): a well-known name can pass to another peer. */
+        if (!sender || sender[0] != ':')
                 return;
-        free(r->root_senders[r->root_next]);
-        r->root_senders[r->root_next] = s;
-        r->root_next = (r->root_next + 1) % ROOT_CACHE_SIZE;
+        s = strdup(sender);
+        if (!s)
+                return;         /* a cache miss later costs one round trip, nothing else */
+        e = &r->uids[r->next_uid];
+        r->next_uid = (r->next_uid + 1) % UID_CACHE_SIZE;
+        free(e->sender);
+        *e = (UidCacheEntry) { .sender = s, .uid = uid };
 }
 
 static PolkitQuery *polkit_query_free(PolkitQuery *q) {
@@ -82,8 +100,8 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
                 return NULL;
         while (r->queries)
                 polkit_query_free(r->queries);
-        for (size_t i = 0; i < ROOT_CACHE_SIZE; i++)
-                free(r->root_senders[i]);
+        for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
+                free(r->uids[i].sender);
         free(r);
         return NULL;
 }
@@ -190,8 +208,8 @@ static int on_unix_user(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         r = sd_bus_message_read(reply, "u", &uid);
         if (r < 0)
                 return polkit_query_deny(q, SD_BUS_ERROR_ACCESS_DENIED, "the caller's identity is unknown", NULL);
+        uid_cache_put(q->registry, sd_bus_message_get_sender(q->request), uid);
         if (uid == 0) {
-                root_cache_add(q->registry, sd_bus_message_get_sender(q->request));
                 polkit_query_finish(q, 1);
                 return 0;
         }
@@ -243,10 +261,8 @@ static int polkit_query_new(PolkitRegistry *registry, sd_bus_message *m, const c
 int polkit_check_async(PolkitRegistry *registry, sd_bus_message *m, const char *action,
                        const char * const *details, sd_bus_error *error) {
         PolkitQuery *q;
+        uid_t uid;
         int r;
-
-        if (root_cache_has(registry, sd_bus_message_get_sender(m)))
-                return 1;
 
         q = polkit_registry_find(registry, m);
         if (q) {
@@ -257,6 +273,20 @@ int polkit_check_async(PolkitRegistry *registry, sd_bus_message *m, const char *
                         sd_bus_error_copy(error, &q->error);
                 polkit_query_free(q);
                 return r;
+        }
+
+        if (uid_cache_get(registry, sd_bus_message_get_sender(m), &uid)) {
+                if (uid == 0)
+                        return 1;
+                r = polkit_query_new(registry, m, action, details, &q);
+                if (r < 0)
+                        return sd_bus_error_set_errno(error, r);
+                r = polkit_query_ask(q);
+                if (r < 0) {
+                        polkit_query_free(q);
+                        return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action);
+                }
+                return 0;
         }
 
         r = polkit_query_new(registry, m, action, details, &q);

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# uml-run.sh — runs a command inside a User-Mode Linux kernel and exits with its status.
+#
+# The host kernel lacks 802.1Q (and dummy): UML boots Debian's 6.1 kernel as an ordinary process,
+# with the host's / as its root over hostfs and its own modules (8021q, dummy, bridge, veth) loaded.
+# Inside: a private /proc, /sys, /run, /tmp and /dev/shm (sockets must not be bound on hostfs, where
+# they would replace host files), loopback up, the caller's working directory and exported environment.
+# Files written under other paths are real host writes.
+#
+# Usage: uml-run.sh [--mem=SIZE] [--timeout=SECONDS] CMD [ARGS...]
+# Also usable as a meson wrapper: meson test --wrapper tests/integration/uml-run.sh
+set -euo pipefail
+
+mem=512M
+timeout=600
+while [ $# -gt 0 ]; do
+        case "$1" in
+        --mem=*) mem=${1#*=}; shift ;;
+        --timeout=*) timeout=${1#*=}; shift ;;
+        --) shift; break ;;
+        *) break ;;
+        esac
+done
+[ $# -gt 0 ] || { echo "usage: uml-run.sh [--mem=SIZE] [--timeout=S] CMD [ARGS...]" >&2; exit 2; }
+
+uml=/usr/bin/linux.uml
+[ -x "$uml" ] || { echo "SKIP: user-mode-linux is not installed (tests/setup-deps.sh installs it)"; exit 77; }
+version=$(ls /usr/lib/uml/modules 2>/dev/null | head -n 1)
+[ -n "$version" ] || { echo "SKIP: no UML modules under /usr/lib/uml/modules"; exit 77; }
+
+# Not under /tmp: the guest mounts its own tmpfs there.
+w=$(mktemp -d /var/tmp/uml-run.XXXXXX)
+pid=
+cleanup() {
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+        rm -rf "$w"
+}
+trap cleanup EXIT
+mkdir -p "$w/modroot/lib" "$w/tmp"
+ln -s /usr/lib/uml/modules "$w/modroot/lib/modules"
+
+# The command and the environment, replayed by the guest's init.
+export -p | grep -Ev '^declare -x (PWD|OLDPWD|SHLVL|_|TMPDIR)=' > "$w/env"
+printf '%q ' "$@" > "$w/cmd"
+cat > "$w/init" <<EOT
+#!/bin/bash
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+modprobe -a -d $w/modroot 8021q dummy bridge veth
+ip link set lo up
+. $w/env
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+cd $(printf '%q' "$PWD")
+rc=0
+$(cat "$w/cmd") </dev/null >$w/log 2>&1 || rc=\$?
+echo \$rc > $w/rc
+sync
+echo o > /proc/sysrq-trigger
+sleep 10
+EOT
+chmod 755 "$w/init"
+
+# UML keeps its memory in a file under TMPDIR; its own pid is a session leader (it calls setsid).
+TMPDIR=$w/tmp setsid "$uml" mem="$mem" rootfstype=hostfs rootflags=/ rw init="$w/init" quiet \
+        con0=fd:0,fd:1 con=null </dev/null >"$w/console" 2>&1 &
+pid=$!
+deadline=$((SECONDS + timeout))
+while kill -0 "$pid" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then
+                echo "uml-run: timed out after ${timeout}s" >&2
+                kill -TERM "$pid" 2>/dev/null
+                break
+        fi
+        sleep 0.2
+done
+wait "$pid" 2>/dev/null || true
+pid=
+
+[ -f "$w/log" ] && cat "$w/log"
+if [ ! -f "$w/rc" ]; then
+        echo "uml-run: the command did not finish; UML console:" >&2
+        tail -n 40 "$w/console" >&2
+        exit 1
+fi
+exit "$(cat "$w/rc")"
