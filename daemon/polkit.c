@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "polkit.h"
@@ -26,6 +27,7 @@ struct PolkitQuery {
         char *action;
         char **details;
         bool done;
+        uint64_t done_usec;             /* CLOCK_MONOTONIC when the verdict came */
         int result;                     /* once done: 1 authorized, < 0 not, with error set */
         sd_bus_error error;
 };
@@ -107,11 +109,34 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
 }
 
 /* Records the verdict and hands the parked call back to the bus. */
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* A requeued call is dispatched again within a loop iteration or two, and its handler takes the
+ * verdict. If the handler never gets there (its object went away meanwhile, or its arguments no
+ * longer validate), the verdict would stay forever: drop verdicts nobody took for a long while. */
+#define VERDICT_KEEP_USEC (60 * 1000000ULL)
+
+static void polkit_registry_drop_stale(PolkitRegistry *registry) {
+        uint64_t now = now_usec();
+
+        for (PolkitQuery *q = registry->queries, *next; q; q = next) {
+                next = q->next;
+                if (q->done && now - q->done_usec > VERDICT_KEEP_USEC)
+                        polkit_query_free(q);
+        }
+}
+
 static void polkit_query_finish(PolkitQuery *q, int result) {
         sd_bus *bus = sd_bus_message_get_bus(q->request);
         int r;
 
         q->done = true;
+        q->done_usec = now_usec();
         q->result = result;
         q->slot = sd_bus_slot_unref(q->slot);
 
@@ -264,6 +289,7 @@ int polkit_check_async(PolkitRegistry *registry, sd_bus_message *m, const char *
         uid_t uid;
         int r;
 
+        polkit_registry_drop_stale(registry);
         q = polkit_registry_find(registry, m);
         if (q) {
                 if (!q->done)
