@@ -9,3 +9,8 @@
 /* Property getter for a C bool at the vtable offset (sd-bus' own default reads an int). */
 int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error);
+
+/* Publishes one kind of child object: interface on every path below prefix that find() knows, and
+ * enumerate() listing them (for introspection and the ObjectManager). */
+int bus_add_object_kind(sd_bus *bus, const char *prefix, const char *interface, const sd_bus_vtable *vtable,
+                        sd_bus_object_find_t find, sd_bus_node_enumerator_t enumerate, void *userdata);

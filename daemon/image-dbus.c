@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus-util.h"
 #include "errors.h"
 #include "image-dbus.h"
 #include "log.h"
@@ -585,14 +586,10 @@ int images_start(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", IMAGES_INTERFACE);
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, JOB_PREFIX, JOB_INTERFACE, job_vtable, job_find, m);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(m->bus, NULL, JOB_PREFIX, job_enumerate, m);
+        r = bus_add_object_kind(m->bus, JOB_PREFIX, JOB_INTERFACE, job_vtable, job_find, job_enumerate, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", JOB_INTERFACE);
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, IMAGE_PREFIX, IMAGE_INTERFACE, image_vtable, image_find, m);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(m->bus, NULL, IMAGE_PREFIX, image_enumerate, m);
+        r = bus_add_object_kind(m->bus, IMAGE_PREFIX, IMAGE_INTERFACE, image_vtable, image_find, image_enumerate, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", IMAGE_INTERFACE);
         return 0;

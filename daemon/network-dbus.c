@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bus-util.h"
 #include "errors.h"
 #include "log.h"
 #include "network-dbus.h"
@@ -367,12 +368,9 @@ int network_start(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NETWORK_INTERFACE, network_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", NETWORK_INTERFACE);
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable,
-                                       vlan_object_find, m);
+        r = bus_add_object_kind(m->bus, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable, vlan_object_find,
+                                vlan_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", VLAN_INTERFACE);
-        r = sd_bus_add_node_enumerator(m->bus, NULL, VLAN_PATH_PREFIX, vlan_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish the VLAN objects: %m");
         return 0;
 }

@@ -322,13 +322,10 @@ int virt_dbus_start(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, MACHINES_INTERFACE, machines_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", MACHINES_INTERFACE);
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, MACHINE_PREFIX, MACHINE_INTERFACE, machine_vtable,
-                                       machine_object_find, m);
+        r = bus_add_object_kind(m->bus, MACHINE_PREFIX, MACHINE_INTERFACE, machine_vtable, machine_object_find,
+                                machine_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", MACHINE_INTERFACE);
-        r = sd_bus_add_node_enumerator(m->bus, NULL, MACHINE_PREFIX, machine_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish the machine objects: %m");
 
         /* Connecting happens in the background: the daemon serves everything else meanwhile. */
         r = virt_new(m->event, m->config.uri, &virt_ops, m, &m->virt);
