@@ -73,8 +73,10 @@ events() { sed -n "s/.*MachineEvent (objectpath '[^']*', '[^']*', 'test', '\([a-
 wait_for 10 bash -c "[ \$(grep -c MachineEvent '$AIM_TMP/monitor.txt') -ge 4 ]" || fail "4 events expected: $(cat "$AIM_TMP/monitor.txt")"
 assert_eq "$(events)" "$expected" "MachineEvents in order"
 grep -q "MachineEvent (objectpath '$path', '$uuid', 'test'" "$AIM_TMP/monitor.txt" || fail "MachineEvent carries path and uuid"
-states=$(sed -n "s/.*PropertiesChanged ('org.abiquo.Node1.Machine', {'State': <'\([a-z]*\)'>}.*/\1/p" "$AIM_TMP/monitor.txt" | tr '\n' ' ')
-assert_eq "$states" "shutoff running paused running " "State PropertiesChanged in order"
+# Each event's State change is its own signal and may trail the last MachineEvent: wait for all four.
+states() { sed -n "s/.*PropertiesChanged ('org.abiquo.Node1.Machine', {'State': <'\([a-z]*\)'>}.*/\1/p" "$AIM_TMP/monitor.txt" | tr '\n' ' '; }
+wait_for 10 bash -c "[ \$(grep -c \"{'State':\" '$AIM_TMP/monitor.txt') -ge 4 ]" || fail "4 State changes expected: $(states)"
+assert_eq "$(states)" "shutoff running paused running " "State PropertiesChanged in order"
 ok "Destroy, Start, Suspend, Resume: MachineEvents and State changes arrive in order at a subscriber"
 
 wait_for 10 bash -c "[ \$(wc -l < '$AIM_TMP/aimctl-monitor.txt') -ge 4 ]" || fail "aimctl monitor printed: $(cat "$AIM_TMP/aimctl-monitor.txt")"
