@@ -185,22 +185,53 @@ check_modules() {
 CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure
         restart_on_crash bus_loss modules)
 
-# >>> Checks of the subsystems go here (network, images, machines): define check_x, add CHECKS+=(x).
-# They run in this order after the ones above, with aimd.service active. A sketch (network):
-#
-#   check_vlan_bridge() {
-#           local pid; pid=$(main_pid)
-#           modprobe -a 8021q bridge dummy
-#           ip link add aimtest0 type dummy && ip link set aimtest0 up
-#           gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Network.CreateVlan aimtest0 100 br100 {} >/dev/null
-#           ip -d -j link show aimtest0.100 | grep -q '"id":100' || fail "no 802.1Q link"
-#           assert_eq "$(main_pid)" "$pid" "aimd's pid after CreateVlan"     # it survived the sandbox
-#   }
-#   CHECKS+=(vlan_bridge)
-#
-# images: an Import into /var/lib/virt (the repository is /opt/vm_repository: put the source file
-# there first); machines: HypervisorConnected and the test:///default domain via ListMachines.
-# <<<
+# The subsystems, each doing its job from inside the unit's sandbox. To add one: define check_x
+# here and add CHECKS+=(x); they run in this order after the ones above, aimd.service active.
+
+# A VLAN + bridge over netlink with only CAP_NET_ADMIN and AF_NETLINK, recorded in the state
+# directory, and removed again.
+check_vlan_bridge() {
+        local pid out
+        pid=$(main_pid)
+        modprobe -a 8021q bridge dummy
+        ip link add aimtest0 type dummy
+        ip link set aimtest0 up
+        out=$("$AIMCTL" vlan create aimtest0 100 br100)
+        assert_contains "$out" "/org/abiquo/Node1/vlan/aimtest0_2e100" "CreateVlan's object"
+        ip -d -j link show aimtest0.100 | grep -q '"id":100' || fail "no 802.1Q link aimtest0.100"
+        ip -j link show aimtest0.100 | grep -q '"master":"br100"' || fail "aimtest0.100 is not a port of br100"
+        ls /var/lib/aim/network/ | grep -q aimtest0.100 || fail "the VLAN is not recorded under /var/lib/aim"
+        "$AIMCTL" vlan delete aimtest0 100 br100
+        ! ip link show aimtest0.100 2>/dev/null || fail "aimtest0.100 is still there after DeleteVlan"
+        ! ip link show br100 2>/dev/null || fail "br100 is still there after DeleteVlan"
+        ip link del aimtest0
+        assert_eq "$(main_pid)" "$pid" "aimd's pid after the VLAN calls"
+}
+CHECKS+=(vlan_bridge)
+
+# An image from the repository into the datastore, checksummed, byte for byte.
+check_image_import() {
+        local sum
+        truncate -s 64M /opt/vm_repository/golden.img
+        head -c 4M /dev/urandom | dd of=/opt/vm_repository/golden.img bs=1M seek=8 conv=notrunc status=none
+        sum=$(sha256sum < /opt/vm_repository/golden.img | cut -c1-64)
+        "$AIMCTL" image import golden.img vm1 --checksum="sha256:$sum"
+        cmp /opt/vm_repository/golden.img /var/lib/virt/vm1 || fail "the imported image differs from its source"
+        assert_contains "$("$AIMCTL" image list)" "vm1" "image list"
+        "$AIMCTL" image delete vm1
+        [ ! -e /var/lib/virt/vm1 ] || fail "vm1 is still in the datastore after Delete"
+        rm -f /opt/vm_repository/golden.img
+}
+CHECKS+=(image_import)
+
+# The hypervisor read through libvirt (test:///default) from inside the sandbox.
+check_hypervisor() {
+        wait_for 10 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 HypervisorConnected)" = "b true" ]' \
+                || fail "HypervisorConnected is not true"
+        assert_eq "$(prop org.abiquo.Node1 HypervisorType)" 's "TEST"' "HypervisorType"
+        assert_contains "$("$AIMCTL" machine list)" "test" "machine list"
+}
+CHECKS+=(hypervisor)
 
 run_checks() {
         local n=0 failed=0 name start
