@@ -50,3 +50,8 @@ show busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1/image/vm1 o
 show aimctl image export vm1 vm1-backup.img
 show aimctl image delete vm2
 show ls -ls "$AIM_TMP/repository"
+
+# VLANs and bridges: the host kernel has no 802.1Q, so this part runs in User-Mode Linux, with its
+# own private bus and daemon.
+printf '\n# VLANs, in User-Mode Linux:\n'
+tests/integration/uml-run.sh --timeout=120 bash tests/demo-network.sh
