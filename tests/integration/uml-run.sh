@@ -43,12 +43,28 @@ ln -s /usr/lib/uml/modules "$w/modroot/lib/modules"
 # The command and the environment, replayed by the guest's init.
 export -p | grep -Ev '^declare -x (PWD|OLDPWD|SHLVL|_|TMPDIR)=' > "$w/env"
 printf '%q ' "$@" > "$w/cmd"
+# The guest gets a /tmp of its own; the caller's directories that live under the host's /tmp (a
+# checkout or build dir there) are bound back into it.
+host_tmp_dirs=()
+for d in "$PWD" "${AIM_SRCDIR:-}" "${AIM_BUILDDIR:-}"; do
+        d=$(realpath -m "${d:-/}")
+        [[ "$d" == /tmp/?* ]] || continue
+        d=${d#/tmp/}
+        host_tmp_dirs+=("/tmp/${d%%/*}")
+done
+bind_host_tmp=
+for d in $(printf '%s\n' "${host_tmp_dirs[@]}" | sort -u); do
+        bind_host_tmp+="mkdir -p $(printf '%q' "$d") && mount --bind $(printf '%q' "/run/host-tmp/${d#/tmp/}") $(printf '%q' "$d")"$'\n'
+done
 cat > "$w/init" <<EOT
 #!/bin/bash
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=755 tmpfs /run
+mkdir /run/host-tmp
+mount --bind /tmp /run/host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+$bind_host_tmp
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 modprobe -a -d $w/modroot 8021q dummy bridge veth
 ip link set lo up
