@@ -121,51 +121,70 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 }
 
 static const Verb verbs[] = {
-        { "status", 0, 0, verb_status, "status                 Show the node's properties" },
-        { "machine", 1, 2, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]\n"
-          "                         List or control virtual machines" },
-        { "monitor", 0, 1, verb_monitor, "monitor [--json]       Print machine events as they happen, until ^C" },
-        { "image",  1, 12, verb_image,
-          "image import SRC NAME [--checksum=sha256:HEX|md5:HEX] [--overwrite] [--decompress=auto|none]\n"
-          "               [--member=FILE]    Copy repository file SRC into the datastore as NAME\n"
-          "  image export NAME TARGET [same options]  Copy image NAME to the repository as TARGET\n"
-          "  image list             List the datastore's images\n"
-          "  image delete NAME      Delete an image" },
-        { "job",    1, 2, verb_job,    "job list               Show the running and queued copies\n"
-                                       "  job cancel ID          Cancel a copy" },
-        { "vlan",   1, 8, verb_vlan,   "vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME] | vlan delete PARENT TAG BRIDGE | vlan list" },
+        { "status",  0, 0,  verb_status,  "status" },
+        { "vlan",    1, 8,  verb_vlan,    "vlan create|delete|list ..." },
+        { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
+        { "job",     1, 2,  verb_job,     "job list|cancel ..." },
+        { "machine", 1, 2,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
+        { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         {}
 };
 
-int dispatch_verb(sd_bus *bus, const Verb *table, int argc, char *argv[]) {
+/* The verb argv[0] names, if its argument count fits; else says what is wrong and returns NULL. */
+static const Verb *verb_find(const Verb *table, int argc, char *argv[]) {
         if (argc < 1) {
                 fprintf(stderr, "aimctl: missing verb; see --help.\n");
-                return -EINVAL;
+                return NULL;
         }
         for (const Verb *v = table; v->name; v++) {
                 if (!streq(v->name, argv[0]))
                         continue;
                 if (argc - 1 < v->min_args || argc - 1 > v->max_args) {
                         fprintf(stderr, "aimctl: wrong number of arguments; usage: %s\n", v->usage);
-                        return -EINVAL;
+                        return NULL;
                 }
-                return v->run(bus, argc, argv);
+                return v;
         }
         fprintf(stderr, "aimctl: unknown verb '%s'; see --help.\n", argv[0]);
-        return -EINVAL;
+        return NULL;
+}
+
+int dispatch_verb(sd_bus *bus, const Verb *table, int argc, char *argv[]) {
+        const Verb *v = verb_find(table, argc, argv);
+
+        return v ? v->run(bus, argc, argv) : -EINVAL;
 }
 
 static void help(void) {
         printf("Usage: aimctl [OPTIONS] VERB [ARGS...]\n"
-               "Query and control aimd, the node agent (org.abiquo.Node1).\n\nVerbs:\n");
-        for (const Verb *v = verbs; v->name; v++)
-                printf("  %s\n", v->usage);
-        printf("\nOptions:\n"
-               "  -h --help                      Show this help\n"
-               "     --version                   Show the version\n"
-               "     --json                      Print JSON instead of tables\n"
-               "     --bus=system|session|ADDRESS\n"
-               "                                 Where aimd is (default: the system bus)\n");
+               "Query and control aimd, the node agent (org.abiquo.Node1).\n"
+               "\nNode:\n"
+               "  status                               Show the node's properties\n"
+               "\nVLANs and bridges:\n"
+               "  vlan create PARENT TAG BRIDGE [--mtu=N] [--name=NAME]\n"
+               "                                       Create VLAN PARENT.TAG as a port of BRIDGE\n"
+               "  vlan delete PARENT TAG BRIDGE        Delete it (and BRIDGE once it has no port)\n"
+               "  vlan list                            List the managed VLANs\n"
+               "\nImages:\n"
+               "  image import SRC NAME [COPY-OPTIONS] Copy repository file SRC into the datastore\n"
+               "  image export NAME TARGET [COPY-OPTIONS]\n"
+               "                                       Copy datastore image NAME to the repository\n"
+               "  image list                           List the datastore's images\n"
+               "  image delete NAME                    Delete an image\n"
+               "  job list                             Show running and queued copies\n"
+               "  job cancel ID                        Cancel a copy\n"
+               "    COPY-OPTIONS: --checksum=sha256:HEX|md5:HEX --overwrite --decompress=auto|none\n"
+               "                  --member=FILE\n"
+               "\nMachines:\n"
+               "  machine list                         List the virtual machines\n"
+               "  machine start|shutdown|reboot|reset|destroy|suspend|resume NAME|UUID\n"
+               "                                       Control a virtual machine\n"
+               "  monitor [--json]                     Print machine events as they come, until ^C\n"
+               "\nOptions:\n"
+               "  -h --help                            Show this help\n"
+               "     --version                         Show the version\n"
+               "     --json                            Print JSON instead of tables\n"
+               "     --bus=system|session|ADDRESS      Where aimd is (default: the system bus)\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -223,6 +242,7 @@ static int bus_connect(sd_bus **ret) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const Verb *verb;
         int r;
 
         r = parse_argv(argc, argv);
@@ -230,6 +250,10 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         (void) errors_register();
 
+        /* Command-line mistakes are told before anything is asked of the bus. */
+        verb = verb_find(verbs, argc - optind, argv + optind);
+        if (!verb)
+                return EXIT_FAILURE;
         r = bus_connect(&bus);
         if (r < 0) {
                 log_bus_error(r, NULL, "Failed to connect to the bus");
@@ -238,6 +262,6 @@ int main(int argc, char *argv[]) {
         /* Let polkit ask the person at the terminal when it needs to. */
         (void) sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO) > 0);
 
-        r = dispatch_verb(bus, verbs, argc - optind, argv + optind);
+        r = verb->run(bus, argc - optind, argv + optind);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
