@@ -51,4 +51,15 @@ assert_contains "$out" "<5>Option --port is ignored" "notice"
 assert_contains "$out" "<5>Option --daemon is ignored" "notice"
 assert_contains "$out" "<3>Failed to connect to the unix:path=$tmp/nobus bus" "error"
 ok "obsolete keys and flags: one notice each; no bus: exit 1 with the reason"
+# aimctl: command-line mistakes are told as such, before (and without) any bus.
+rc=0; out=$("$AIMCTL" --bus=unix:path=/nonexistent frob 2>&1) || rc=$?
+assert_eq "$rc" 1 "aimctl exit status for an unknown verb"
+assert_eq "$out" "aimctl: unknown verb 'frob'; see --help." "aimctl unknown verb"
+rc=0; out=$("$AIMCTL" --bus=unix:path=/nonexistent status extra 2>&1) || rc=$?
+assert_eq "$rc" 1 "aimctl exit status for a stray argument"
+assert_contains "$out" "wrong number of arguments" "aimctl stray argument"
+for group in "VLANs and bridges" Images Machines; do
+        assert_contains "$("$AIMCTL" --help)" "$group:" "aimctl --help"
+done
+ok "aimctl: usage errors before any bus, --help grouped by subsystem"
 echo "$AIM_TESTS passed, 0 failed"
