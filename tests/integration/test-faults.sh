@@ -8,15 +8,8 @@
 #     against its source's sha256), no temporary file, every VLAN record parses and was re-applied,
 #     and the kernel matches ListVlans (the VLAN links on the parent and the bridges, as recorded).
 # AIM_FAULT_SEED replays the random kill points of a run (printed at its start).
-if [ -z "${AIM_IN_UML:-}" ]; then
-        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-        if grep -q __asan_init "${AIMD:?}"; then
-                echo "SKIP: an AddressSanitizer build cannot run inside User-Mode Linux (no room for its shadow memory)"
-                exit 77
-        fi
-        AIM_IN_UML=1 exec bash "$(dirname "$0")/uml-run.sh" --mem=768M --timeout=420 bash "$0" "$@"
-fi
 . "$(dirname "$0")/lib.sh"
+aim_run_in_uml 768M 420 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3 gdbus sha256sum pgrep
 aim_setup

@@ -4,15 +4,8 @@
 # are created and deleted, all in one User-Mode Linux boot (the VLAN changes need 802.1Q, which the
 # host kernel lacks; one boot keeps the three loads on one daemon at the same time). No call may
 # fail, and the daemon's open file descriptors and RSS must come back to where they were.
-if [ -z "${AIM_IN_UML:-}" ]; then
-        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-        if grep -q __asan_init "${AIMD:?}"; then
-                echo "SKIP: an AddressSanitizer build cannot run inside User-Mode Linux (no room for its shadow memory)"
-                exit 77
-        fi
-        AIM_IN_UML=1 exec bash "$(dirname "$0")/uml-run.sh" --mem=768M --timeout=420 bash "$0" "$@"
-fi
 . "$(dirname "$0")/lib.sh"
+aim_run_in_uml 768M 420 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3 gdbus sha256sum
 aim_setup
