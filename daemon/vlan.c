@@ -399,16 +399,33 @@ int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, cha
         r = vlan_check_managed(n, spec, &v, ret_message);
         if (r < 0)
                 return r;
+        if (!v) {
+                /* Recorded before the kernel is touched, as making what is missing: a crash half-way
+                 * leaves a record the next start re-applies, never links that nobody records. */
+                r = network_process_events(n);
+                if (r >= 0)
+                        r = vlan_new(spec, &new);
+                if (r < 0)
+                        return fail_with(ret_message, r, "Failed to record VLAN '%s'", spec->name);
+                new->network = n;
+                new->created_vlan = !link_table_get_by_name(n->links, spec->name);
+                new->created_bridge = !link_table_get_by_name(n->links, spec->bridge);
+                r = vlan_record_write(new);
+                if (r < 0)
+                        return fail_with(ret_message, r, "Failed to record VLAN '%s' in the state directory", spec->name);
+        }
         r = vlan_apply(n, spec, &undo, &created_vlan, &created_bridge, ret_message);
-        if (r < 0)
+        if (r < 0) {
+                if (new)
+                        (void) vlan_record_remove(new);
                 return r;
+        }
 
         if (!v) {
-                r = vlan_new(spec, &new);
-                if (r >= 0)
-                        r = vlan_register(n, new);
+                r = vlan_register(n, new);
                 if (r < 0) {
                         (void) vlan_undo(n, &undo);
+                        (void) vlan_record_remove(new);
                         return fail_with(ret_message, r, "Failed to record VLAN '%s'", spec->name);
                 }
                 v = new;
@@ -418,14 +435,17 @@ int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, cha
                 return 0;
         }
 
-        v->created_vlan = v->created_vlan || created_vlan;
-        v->created_bridge = v->created_bridge || created_bridge;
+        /* A new VLAN records what this call made (the kernel may have changed since the guess). */
+        v->created_vlan = (!new && v->created_vlan) || created_vlan;
+        v->created_bridge = (!new && v->created_bridge) || created_bridge;
         v->mtu = spec->mtu;
         v->conflict = mfree(v->conflict);
         r = vlan_record_write(v);
         if (r < 0) {
                 /* Unrecorded, it would be lost at the next start: take it back. */
                 (void) vlan_undo(n, &undo);
+                if (new)
+                        (void) vlan_record_remove(new);
                 return fail_with(ret_message, r, "Failed to record VLAN '%s' in the state directory", spec->name);
         }
         *ret_new = !!new;

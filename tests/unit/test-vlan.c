@@ -22,12 +22,15 @@ typedef struct Fake {
         int calls;
         int fail_at;
         int fail_errno;
+        const char *record;     /* when set, every step must find this file (the write-ahead record) */
 } Fake;
 
 static int fake_step(Network *n) {
         Fake *f = n->ops_data;
 
         f->calls++;
+        if (f->record)
+                assert_int_equal(access(f->record, F_OK), 0);
         return f->fail_at == f->calls ? -f->fail_errno : 0;
 }
 
@@ -445,6 +448,41 @@ static void test_persistence(void **state) {
         assert_int_equal(system(path), 0);
 }
 
+/* kill -9 at any step of a CreateVlan must leave a record of it (which the next start re-applies),
+ * never links nobody records: the record is written before the kernel is touched, as making what
+ * is missing, and removed again when the call fails. */
+static void test_record_ahead(void **state) {
+        char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], *m = NULL;
+        Network *n = fake_network();
+        bool is_new;
+        Vlan *v;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(network_state_open(n, dir), 0);
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.70", dir);
+        fake.record = path;
+        v = create(n, "eth0", 70, "br70", &is_new);
+        assert_true(is_new && v->created_vlan && v->created_bridge);
+        assert_int_equal(fake.calls, 3);        /* VLAN link, bridge, enslave: each saw the record */
+        fake.record = NULL;
+
+        /* The bridge step fails: the rollback takes the record away too. */
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.71", dir);
+        fake.calls = 0;
+        fake.fail_at = 2;
+        fake.fail_errno = EPERM;
+        assert_int_equal(vlan_create(n, &(VlanSpec) { .parent = "eth0", .tag = 71, .bridge = "br71", .name = "eth0.71" },
+                                     &v, &is_new, &m), -EPERM);
+        free(m);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_null(link_table_get_by_name(n->links, "eth0.71"));
+        network_free(n);
+
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        assert_int_equal(system(path), 0);
+}
+
 static void test_link_table(void **state) {
         LinkTable *t = link_table_new();
         Link a = { .ifindex = 5, .name = "br0", .kind = "bridge", .mtu = 1500 };
@@ -496,6 +534,7 @@ int main(void) {
                 cmocka_unit_test(test_rollback_existing),
                 cmocka_unit_test(test_create_delete),
                 cmocka_unit_test(test_persistence),
+                cmocka_unit_test(test_record_ahead),
                 cmocka_unit_test(test_link_table),
                 cmocka_unit_test(test_nl_errors),
         };

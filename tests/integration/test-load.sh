@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# test-load.sh — 50 concurrent clients × 1 000 read calls (load-client.c) while imports run and VLANs
+# are created and deleted, all in one User-Mode Linux boot (the VLAN changes need 802.1Q, which the
+# host kernel lacks; one boot keeps the three loads on one daemon at the same time). No call may
+# fail, and the daemon's open file descriptors and RSS must come back to where they were.
+. "$(dirname "$0")/lib.sh"
+aim_run_in_uml 768M 420 "$@"
+aim_enter_mount_ns "$@"
+require_cmd ip python3 gdbus sha256sum
+aim_setup
+echo "maxJobs = 2" >> "$AIM_TMP/aim.ini"
+
+CLIENTS=${AIM_LOAD_CLIENTS:-50}
+CALLS=${AIM_LOAD_CALLS:-1000}
+ROOT=/org/abiquo/Node1
+STOP=$AIM_TMP/stop
+BG=()
+cleanup() {
+        local rc=$?
+        touch "$STOP"
+        for p in "${BG[@]}"; do wait "$p" 2>/dev/null; done
+        (exit $rc)
+        aim_teardown
+}
+trap cleanup EXIT
+
+ip link add d0 type dummy
+ip link set d0 up
+for k in 1 2 3; do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+aim_activate
+pid=$(daemon_pid)
+fds() { ls "/proc/$pid/fd" | wc -l; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+
+# import_loop K: imports src K again and again (checksum checked by the daemon), deletes each copy.
+import_loop() {
+        local k=$1 i=0 sum
+        sum=$(sha256sum "$AIM_TMP/repository/src$k.img" | cut -d' ' -f1)
+        while [ ! -e "$STOP" ]; do
+                "$AIMCTL" image import "src$k.img" "img$k" --checksum="sha256:$sum" >/dev/null \
+                        || { echo "import $k/$i failed" >> "$AIM_TMP/bg-errors"; return; }
+                cmp -s "$AIM_TMP/repository/src$k.img" "$AIM_TMP/datastore/img$k" \
+                        || { echo "import $k/$i differs" >> "$AIM_TMP/bg-errors"; return; }
+                "$AIMCTL" image delete "img$k" || { echo "delete img$k failed" >> "$AIM_TMP/bg-errors"; return; }
+                i=$((i + 1))
+        done
+        echo "$i" > "$AIM_TMP/imports-$k"
+}
+# vlan_loop: creates and deletes VLANs 100..104 on d0, each on a bridge of its own.
+vlan_loop() {
+        local i=0 t
+        while [ ! -e "$STOP" ]; do
+                t=$((100 + i % 5))
+                "$AIMCTL" vlan create d0 $t br$t >/dev/null || { echo "vlan create $t failed" >> "$AIM_TMP/bg-errors"; return; }
+                "$AIMCTL" vlan delete d0 $t br$t || { echo "vlan delete $t failed" >> "$AIM_TMP/bg-errors"; return; }
+                i=$((i + 1))
+        done
+        echo "$i" > "$AIM_TMP/vlan-cycles"
+}
+
+# A full round (all three loads at once); returns when the clients are done and the loops stopped.
+round() {
+        rm -f "$STOP"
+        BG=()
+        for k in 1 2 3; do import_loop $k & BG+=($!); done
+        vlan_loop & BG+=($!)
+        "$LOAD_CLIENT" "$@" > "$AIM_TMP/load.out" || { cat "$AIM_TMP/load.out"; fail "load client: failed calls"; }
+        touch "$STOP"
+        for p in "${BG[@]}"; do wait "$p"; done
+        BG=()
+        [ ! -s "$AIM_TMP/bg-errors" ] || fail "background load: $(cat "$AIM_TMP/bg-errors")"
+}
+
+# Warm-up: one short round reaches what the daemon keeps for good once it has done each thing once
+# (sd-bus's and libnl's caches, glibc's arenas for the worker threads, the hashmaps' buckets).
+round "$CLIENTS" 20
+fd0=$(fds) rss0=$(rss)
+echo "# after warm-up: fds $fd0, RSS $rss0 KiB"
+
+round "$CLIENTS" "$CALLS"
+read -r load < "$AIM_TMP/load.out"
+fd1=$(fds) rss1=$(rss)
+imports=$(( $(cat "$AIM_TMP/imports-1") + $(cat "$AIM_TMP/imports-2") + $(cat "$AIM_TMP/imports-3") ))
+echo "# load: $load; meanwhile $imports imports (8 MiB, sha256 checked) and $(cat "$AIM_TMP/vlan-cycles") VLAN create+delete cycles"
+echo "# after round 1: fds $fd1, RSS $rss1 KiB"
+ok "$((CLIENTS * CALLS)) calls from $CLIENTS concurrent clients with imports and VLAN changes running: none failed"
+
+assert_eq "$fd1" "$fd0" "open file descriptors after the load"
+assert_eq "$(gdbus_call $ROOT org.abiquo.Node1.Network.ListVlans)" "(@a(sqso) [],)" "ListVlans after the load"
+assert_eq "$(gdbus_call $ROOT org.abiquo.Node1.Images.ListImages)" "(@a(stto) [],)" "ListImages after the load"
+# RSS: what the warm-up round did not reach yet (glibc's arenas grown a little further by the peak
+# of 50 connections, sd-bus's buffers) may stay. Measured after the warm-up: +16 KiB and +44 KiB
+# over a round (bench/RESULTS.md). The slack, 256 KiB, is about 6 times that, yet below what the
+# smallest leak would show: 5 bytes per call (50 000 calls), 2 KiB per import or VLAN cycle (>100).
+slack=${RSS_SLACK_KIB:-256}
+[ "$rss1" -le $((rss0 + slack)) ] || fail "RSS grew from $rss0 to $rss1 KiB (more than $slack KiB)"
+ok "after the load: open fds back to $fd0, RSS $rss0 → $rss1 KiB (slack $slack KiB); no VLAN, no image left"
