@@ -4,16 +4,8 @@
 # User-Mode Linux boot (802.1Q for the network methods): private bus, real polkitd, the daemon with
 # images on tmpfs and machines on a libvirt test driver. authz-sweep.py reads dbus/*.xml and
 # does the calls; this script sets the scene.
-if [ -z "${AIM_IN_UML:-}" ]; then
-        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-        # As test-network.sh: ASan's shadow memory does not fit in UML; the main pass runs this.
-        if grep -q __asan_init "${AIMD:?}"; then
-                echo "SKIP: an AddressSanitizer build cannot run inside User-Mode Linux (no room for its shadow memory)"
-                exit 77
-        fi
-        AIM_IN_UML=1 exec bash "$(dirname "$0")/uml-run.sh" --mem=768M --timeout=400 bash "$0" "$@"
-fi
 . "$(dirname "$0")/lib.sh"
+aim_run_in_uml 768M 400 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3
 python3 -c 'import dbus' 2>/dev/null || skip "python3-dbus is not installed (tests/setup-deps.sh installs it)"
