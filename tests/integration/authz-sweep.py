@@ -297,6 +297,10 @@ class Sweep:
                 problem = 'expected %s, got %s' % ('/'.join(sorted(expected)), err)
             elif not all(w.lower() in msg.lower() for w in words):
                 problem = 'the message does not name %s' % ', '.join(words)
+            elif len(msg.encode()) > 1100 or any(ord(c) < 0x20 or ord(c) == 0x7f for c in msg):
+                problem = 'the message echoes control characters or is over 1 KiB (%d bytes)' % len(msg.encode())
+            if os.environ.get('AIM_AUTHZ_VERBOSE'):
+                print('# %s -> %s: %s' % (label, err, str(msg)[:160].replace('\n', '\\n')))
             if problem:
                 bad += 1
                 self.fail('%s: %s: %s' % (label, problem, str(msg)[:300]))
