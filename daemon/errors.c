@@ -50,7 +50,7 @@ static void sanitize(char *s, size_t n) {
                 head--;
         while (tail < n && ((unsigned char) s[tail] & 0xc0) == 0x80)
                 tail++;
-        memcpy(s + head, "...", 3);
+        s[head] = s[head + 1] = s[head + 2] = '.';
         memmove(s + head + 3, s + tail, n - tail + 1);
 }
 
