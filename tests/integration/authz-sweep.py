@@ -286,10 +286,24 @@ class Sweep:
                 else:
                     self.fail('%s: argument %s of type %s has no hostile values in the table' % (key, arg, t))
 
+    def hostile_objects(self):
+        """Per-object methods on paths that name no object, some hostile once decoded (sd-bus's
+        encoding: anything but [A-Za-z0-9] is _xx): no object, so no method runs."""
+        def encode(prefix, s):
+            return prefix + '/' + (''.join(c if c.isascii() and c.isalnum() else '_%02x' % ord(c) for c in s) or '_')
+        bogus = ['', '..', '../datastore', '/etc/passwd', 'a/b', 'zzz', '\x01', 'x' * 300]
+        for iface, method, kind in ((N + 'Image', 'Delete', 'image'), (N + 'Vlan', 'Delete', 'vlan'),
+                                    (N + 'Job', 'Cancel', 'job'), (N + 'Machine', 'Start', 'machine')):
+            for b in bogus + (['0', '4294967295', '-1'] if kind == 'job' else []):
+                yield ('%s.%s on %s/%r' % (iface, method, kind, b[:12]), encode(ROOT + '/' + kind, b), iface, method,
+                       '', [], {'org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownMethod',
+                                NOTFOUND}, [])
+
     def hostile(self):
         before = self.state()
         n = bad = 0
-        for label, path, iface, method, sig, args, expected, words in self.hostile_inputs():
+        for label, path, iface, method, sig, args, expected, words in \
+                list(self.hostile_inputs()) + list(self.hostile_objects()):
             n += 1
             err, msg = call(self.bus, path, iface, method, sig, args)
             problem = None
