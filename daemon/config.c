@@ -240,5 +240,8 @@ int config_load(Config *c, const char *path, bool missing_ok, char **ret_error) 
         }
         r = config_parse(c, f, path, ret_error);
         fclose(f);
+        /* A read error (a directory given as the file, EIO) has no line: name the file at least. */
+        if (r < 0 && !*ret_error && asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                return -ENOMEM;
         return r;
 }

@@ -34,6 +34,26 @@ const char *aim_error_name(int r) {
         return AIM_ERROR_FAILED;
 }
 
+/* Messages quote what callers sent: a hostile argument must not put control characters (terminal
+ * escapes, fake log lines) into clients' output, nor make a 64 KiB error. A long message keeps its
+ * head (what is wrong) and its tail (why), cut on UTF-8 boundaries: sd-bus refuses invalid UTF-8. */
+#define MESSAGE_HALF 500
+static void sanitize(char *s, size_t n) {
+        size_t head = MESSAGE_HALF, tail = n - MESSAGE_HALF;
+
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                        s[i] = '?';
+        if (n <= 2 * MESSAGE_HALF + 3)
+                return;
+        while (head > 0 && ((unsigned char) s[head] & 0xc0) == 0x80)
+                head--;
+        while (tail < n && ((unsigned char) s[tail] & 0xc0) == 0x80)
+                tail++;
+        s[head] = s[head + 1] = s[head + 2] = '.';
+        memmove(s + head + 3, s + tail, n - tail + 1);
+}
+
 int aim_error(sd_bus_error *error, int r, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         const char *name = aim_error_name(r);
@@ -45,6 +65,7 @@ int aim_error(sd_bus_error *error, int r, const char *format, ...) {
         va_end(ap);
         if (k < 0)
                 return sd_bus_error_set_errno(error, -ENOMEM);
+        sanitize(message, (size_t) k);
 
         if (streq(name, AIM_ERROR_FAILED))
                 sd_bus_error_setf(error, name, "%s: %s", message, strerror(-r));

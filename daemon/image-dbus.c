@@ -218,8 +218,10 @@ static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error 
 
         if (!streq(o.decompress, "auto") && !streq(o.decompress, "none"))
                 return aim_error(error, -EINVAL, "Invalid option decompress '%s': must be 'auto' or 'none'", o.decompress);
-        if (o.member && (o.member[0] == '\0' || strlen(o.member) > 4096))
-                return aim_error(error, -EINVAL, "Invalid option member: must be a file name inside the archive");
+        /* A tar member's name is a relative path: nothing else can ever match, so say so now. */
+        if (o.member && !relative_path_is_valid(o.member))
+                return aim_error(error, -EINVAL, "Invalid option member: must be the relative path of a file "
+                                 "inside the archive (no '..', no control characters)");
         *ret = o;
         return 0;
 }
@@ -271,7 +273,7 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         if (other)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing '%s' already", other->id, target);
         if (!c.overwrite && fstatat(c.dir_fd, c.name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
-                return aim_error(error, -AIM_EEXIST, "'%s' exists; pass overwrite to replace it", target);
+                return aim_error(error, -AIM_EEXIST, "The %s '%s' exists; pass overwrite to replace it", target_arg, target);
 
         r = job_submit(im->queue, type, source, target, destination, &c, &j);
         if (r < 0)

@@ -112,6 +112,9 @@ static int path_error(int r, const char **ret_why) {
         case -ENOTDIR:
                 *ret_why = "has a component that is not a directory";
                 return -EINVAL;
+        case -ENAMETOOLONG:
+                *ret_why = "has a component longer than 255 bytes";
+                return -EINVAL;
         case -ENOENT:
                 *ret_why = "does not exist";
                 return -ENOENT;

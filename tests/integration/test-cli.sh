@@ -33,6 +33,20 @@ assert_eq "$rc" 1 "exit status with a missing -c file"
 assert_contains "$out" "$tmp/missing.ini: No such file or directory" "error"
 ok "a missing --config-file is an error"
 
+# Hostile files: each is exit 1 (no crash) with an error naming the file, and the line if it has one.
+mkdir "$tmp/dir.ini"
+{ printf 'x'; head -c 4096 /dev/urandom | tr -d '\n'; } > "$tmp/garbage.ini"     # never a comment
+{ printf '[monitor]\nuri = '; head -c 1048576 /dev/zero | tr '\0' 'u'; printf '\nuri = x\n'; } > "$tmp/long.ini"
+printf '[rimp]\nmaxJobs = 5\x01\n' > "$tmp/control.ini"
+for f in dir.ini:"Is a directory" garbage.ini:"garbage.ini:1: " long.ini:"long.ini:3: [monitor] uri is set twice" \
+         control.ini:"control.ini:2: [rimp] maxJobs must be a number"; do
+        rc=0; out=$("$AIMD" -c "$tmp/${f%%:*}" --bus=unix:path=/nonexistent 2>&1) || rc=$?
+        assert_eq "$rc" 1 "exit status with ${f%%:*}"
+        assert_contains "$out" "$tmp/${f%%:*}" "error names the file"
+        assert_contains "$out" "${f#*:}" "error for ${f%%:*}"
+done
+ok "a directory, binary garbage, a 1 MiB line, a control character: exit 1 naming file (and line)"
+
 rc=0; out=$("$AIMD" --log-level=loud 2>&1) || rc=$?
 assert_eq "$rc" 1 "exit status with a bad --log-level"
 rc=0; out=$("$AIMD" stray 2>&1) || rc=$?

@@ -3,18 +3,10 @@
 # test-network.sh — VLANs and bridges on a real kernel: the whole scenario in one User-Mode Linux
 # boot (the host kernel has no 802.1Q): private bus, real polkitd, the daemon and a dummy parent,
 # driven over D-Bus and aimctl, every outcome checked against the kernel's own view (ip -d -j link).
-if [ -z "${AIM_IN_UML:-}" ]; then
-        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-        # UML gives its processes a 512 GiB address space; ASan's shadow memory does not fit in it.
-        # The main (uninstrumented) pass runs this scenario; the sanitizers check the same code paths
-        # in test-vlan, test-netlink and test-network-netns.
-        if grep -q __asan_init "${AIMD:?}"; then
-                echo "SKIP: an AddressSanitizer build cannot run inside User-Mode Linux (no room for its shadow memory)"
-                exit 77
-        fi
-        AIM_IN_UML=1 exec bash "$(dirname "$0")/uml-run.sh" --mem=512M --timeout=240 bash "$0" "$@"
-fi
 . "$(dirname "$0")/lib.sh"
+# In ASan builds this skips; the sanitizers check the same code paths in test-vlan, test-netlink
+# and test-network-netns.
+aim_run_in_uml 512M 240 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3 gdbus
 aim_setup

@@ -120,6 +120,16 @@ static const Bad bad[] = {
         { "[rimp]\ndatastore = /a\n\ndatastore = /b\n", "aim.ini:4: [rimp] datastore is set twice" },
         { "[monitor]\nURI = x\n", "aim.ini:2: unknown key 'URI' in section [monitor]" },
         { "[rimp]\nuri = x\n", "aim.ini:2: unknown key 'uri' in section [rimp]" },
+        /* Less friendly shapes: each still names the line (issue 6, malformed configuration). */
+        { "[monitor] trailing\n", "aim.ini:1: malformed section header '[monitor] trailing'" },
+        { "[]\n", "aim.ini:1: unknown section []" },
+        { "[monitor]\nuri = 'test:///default\n", "aim.ini:2: unterminated quote in the value of 'uri'" },
+        { "[monitor]\n=\n", "aim.ini:2: missing key before '='" },
+        { "[monitor]\r\n\r\nfoo = 1\r\n", "aim.ini:3: unknown key 'foo' in section [monitor]" },
+        { "[monitor]\n\xff\xfe = 1\n", "aim.ini:2: unknown key '\xff\xfe' in section [monitor]" },
+        { "# comment\n; comment\n\n[rimp]\nmaxJobs = 5 x\n", "aim.ini:5: [rimp] maxJobs must be a number 1..64, not '5 x'" },
+        { "[rimp]\nmaxJobs = +5\n", "aim.ini:2: [rimp] maxJobs must be a number 1..64, not '+5'" },
+        { "[rimp]\nrepository = \"\"\n", "aim.ini:2: [rimp] repository must not be empty" },
 };
 
 static void test_malformed(void **state) {
@@ -159,6 +169,17 @@ static void test_load_missing(void **state) {
         config_done(&c);
 }
 
+static void test_load_directory(void **state) {
+        _cleanup_free_ char *error = NULL;
+        Config c;
+
+        /* fopen() takes a directory; the first read fails. The error must still name the file. */
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, "/", false, &error), -EISDIR);
+        assert_string_equal(error, "/: Is a directory");
+        config_done(&c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
@@ -168,6 +189,7 @@ int main(void) {
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_load_missing),
+                cmocka_unit_test(test_load_directory),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
