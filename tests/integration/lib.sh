@@ -58,17 +58,6 @@ aim_enter_mount_ns() {
         AIM_IN_MOUNT_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 }
 
-# aim_run_in_uml MEM TIMEOUT "$@": re-runs the calling script inside User-Mode Linux (uml-run.sh:
-# 802.1Q and the other modules the host kernel lacks), unless it runs there already.
-aim_run_in_uml() {
-        local mem=$1 timeout=$2; shift 2
-        [ -z "${AIM_IN_UML:-}" ] || return 0
-        require_root
-        # UML gives its processes a 512 GiB address space; ASan's shadow memory does not fit in it.
-        ! grep -q __asan_init "$AIMD" || skip "an AddressSanitizer build cannot run inside User-Mode Linux (no room for its shadow memory)"
-        AIM_IN_UML=1 exec bash "$AIM_SRCDIR/tests/integration/uml-run.sh" --mem="$mem" --timeout="$timeout" bash "$0" "$@"
-}
-
 name_has_owner() {
         busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null | grep -q true
 }
