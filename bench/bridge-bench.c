@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "network.h"
+#include "network/rtnl.h"
 
 static double now(void) {
         struct timespec ts;

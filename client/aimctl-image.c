@@ -7,11 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shared/bus-names.h"
 #include "aimctl.h"
 
-#define IMAGES_INTERFACE "org.abiquo.Node1.Images"
-#define JOB_INTERFACE    "org.abiquo.Node1.Job"
-#define JOB_PREFIX       NODE_PATH "/job"
 
 typedef struct Wait {
         uint32_t id;
@@ -134,11 +132,11 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                 }
 
         /* Listen before calling: a reflink is over before the reply is read. */
-        r = sd_bus_match_signal(bus, &s1, NODE_BUS_NAME, NODE_PATH, IMAGES_INTERFACE, "JobRemoved", on_job_removed, &w);
+        r = sd_bus_match_signal(bus, &s1, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, "JobRemoved", on_job_removed, &w);
         if (r >= 0)
                 r = sd_bus_add_match(bus, &s2,
                                      "type='signal',sender='" NODE_BUS_NAME "',interface='org.freedesktop.DBus.Properties',"
-                                     "member='PropertiesChanged',path_namespace='" JOB_PREFIX "'",
+                                     "member='PropertiesChanged',path_namespace='" JOB_PATH_PREFIX "'",
                                      on_properties_changed, &w);
         if (r >= 0)
                 r = sd_bus_add_match(bus, &s3,
@@ -148,7 +146,7 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to subscribe to job signals");
 
-        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_PATH, IMAGES_INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, method);
         if (r >= 0)
                 r = sd_bus_message_append(call, "ss", a, b);
         if (r >= 0)
@@ -226,7 +224,7 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         uint64_t size, allocated;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, IMAGES_INTERFACE, "ListImages", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, "ListImages", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to list images");
         t = table_new("name", "size", "allocated", "path", NULL);
@@ -246,7 +244,7 @@ static int verb_delete(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, IMAGES_INTERFACE, "Delete", &error, NULL, "s", argv[1]);
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, "Delete", &error, NULL, "s", argv[1]);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to delete the image");
         return 0;
@@ -311,7 +309,7 @@ static int verb_job_list(sd_bus *bus, int argc, char *argv[]) {
         JobRow j;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, "org.freedesktop.DBus.ObjectManager",
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
                                "GetManagedObjects", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to list jobs");
@@ -359,7 +357,7 @@ static int verb_job_cancel(sd_bus *bus, int argc, char *argv[]) {
                 fprintf(stderr, "aimctl: '%s' is not a job id\n", argv[1]);
                 return -EINVAL;
         }
-        r = sd_bus_path_encode(JOB_PREFIX, argv[1], &path);
+        r = sd_bus_path_encode(JOB_PATH_PREFIX, argv[1], &path);
         if (r < 0)
                 return r;
         r = sd_bus_call_method(bus, NODE_BUS_NAME, path, JOB_INTERFACE, "Cancel", &error, NULL, NULL);

@@ -6,10 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "shared/bus-names.h"
 #include "aimctl.h"
 
-#define MACHINES_INTERFACE "org.abiquo.Node1.Machines"
-#define MACHINE_INTERFACE  "org.abiquo.Node1.Machine"
 
 typedef struct MachineRow {
         const char *uuid, *name, *state, *path;
@@ -31,7 +30,7 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         MachineRow row;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, MACHINES_INTERFACE, "ListMachines", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, MACHINES_INTERFACE, "ListMachines", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to list machines");
         r = sd_bus_message_enter_container(reply, 'a', "(ssso)");
@@ -69,7 +68,7 @@ static int verb_action(sd_bus *bus, int argc, char *argv[]) {
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, MACHINES_INTERFACE, "GetMachine", &error, &reply,
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, MACHINES_INTERFACE, "GetMachine", &error, &reply,
                                "s", argv[1]);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to find the machine");
@@ -129,7 +128,7 @@ int verb_monitor(sd_bus *bus, int argc, char *argv[]) {
                 }
                 arg_json = true;
         }
-        r = sd_bus_match_signal(bus, NULL, NODE_BUS_NAME, NODE_PATH, MACHINES_INTERFACE, "MachineEvent",
+        r = sd_bus_match_signal(bus, NULL, NODE_BUS_NAME, NODE_OBJECT_PATH, MACHINES_INTERFACE, "MachineEvent",
                                 on_machine_event, NULL);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to subscribe to machine events");

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "shared/bus-names.h"
 #include "aimctl.h"
 
-#define NETWORK_INTERFACE "org.abiquo.Node1.Network"
 
 /* A tag as the daemon takes it (q); the range is the daemon's to judge and explain. */
 static int parse_tag(const char *s, uint16_t *ret) {
@@ -65,7 +65,7 @@ static int verb_vlan_create(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_PATH, NETWORK_INTERFACE, "CreateVlan");
+        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, NETWORK_INTERFACE, "CreateVlan");
         if (r >= 0)
                 r = sd_bus_message_append(call, "sqs", argv[optind], tag, argv[optind + 2]);
         if (r >= 0)
@@ -96,7 +96,7 @@ static int verb_vlan_delete(sd_bus *bus, int argc, char *argv[]) {
         r = parse_tag(argv[2], &tag);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, NETWORK_INTERFACE, "DeleteVlan", &error, NULL,
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NETWORK_INTERFACE, "DeleteVlan", &error, NULL,
                                "sqs", argv[1], tag, argv[3]);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to delete the VLAN");
@@ -111,7 +111,7 @@ static int verb_vlan_list(sd_bus *bus, int argc, char *argv[]) {
         uint16_t tag;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, NETWORK_INTERFACE, "ListVlans", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NETWORK_INTERFACE, "ListVlans", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to list the VLANs");
         t = table_new("interface", "parent", "tag", "bridge", "path", NULL);
@@ -121,7 +121,7 @@ static int verb_vlan_list(sd_bus *bus, int argc, char *argv[]) {
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sqso)", &parent, &tag, &bridge, &path)) > 0) {
                 _cleanup_free_ char *name = NULL;
 
-                r = sd_bus_path_decode(path, NODE_PATH "/vlan", &name);
+                r = sd_bus_path_decode(path, NODE_OBJECT_PATH "/vlan", &name);
                 if (r >= 0)
                         r = table_add_string(t, strempty(name));
                 if (r >= 0)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "aimctl.h"
-#include "errors.h"
+#include "shared/errors.h"
 
 bool arg_json = false;
 static const char *arg_bus = "system";
@@ -106,7 +106,7 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(table_freep) Table *t = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", "org.abiquo.Node1");
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to read the node's properties");

@@ -5,11 +5,10 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "shared/bus-names.h"
 #include "table.h"
 #include "util/macro.h"
 
-#define NODE_BUS_NAME "org.abiquo.Node1"
-#define NODE_PATH     "/org/abiquo/Node1"
 
 extern bool arg_json;
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
-#include "errors.h"
-#include "log.h"
-#include "node.h"
+#include "shared/errors.h"
+#include "shared/log.h"
+#include "manager.h"
 #include "util/strv.h"
 
 typedef struct Args {

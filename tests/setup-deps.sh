@@ -7,12 +7,13 @@ set -euo pipefail
 packages=(
         # build
         meson ninja-build pkg-config gcc libsystemd-dev libnl-3-dev libnl-route-3-dev libvirt-dev
-        libarchive-dev libssl-dev libxml2-dev libcmocka-dev libdbus-1-dev
+        libarchive-dev libssl-dev libxml2-dev libcmocka-dev libdbus-1-dev libcurl4-openssl-dev libhiredis-dev
         # real peers for the integration tests
         dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 python3-dbus libxml2-utils
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
-        gzip xz-utils zstd bzip2 libarchive-tools
+        gzip xz-utils zstd bzip2 libarchive-tools strace openssl redis-server
+        linux-image-cloud-amd64 busybox-static
         # proofs: fuzzing (clang + libFuzzer), static analysis, memcheck
         clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 )

@@ -83,3 +83,14 @@ static inline const char *strempty(const char *s) {
 static inline const char *yes_no(bool b) {
         return b ? "yes" : "no";
 }
+
+/* Argument checks of public functions (systemd's assert_return): a caller's mistake aborts a build
+ * with assertions (every build of ours: tests find it at once) and returns r from one without. */
+#include <assert.h>
+#define assert_return(expr, r)                          \
+        do {                                            \
+                if (__builtin_expect(!(expr), 0)) {     \
+                        assert(!#expr);                 \
+                        return (r);                     \
+                }                                       \
+        } while (false)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strv.h"
+#include "util/strv.h"
 
 char **strv_free(char **l) {
         if (!l)

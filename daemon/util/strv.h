@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "macro.h"
+#include "util/macro.h"
 
 char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);

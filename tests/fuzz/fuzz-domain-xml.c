@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "domain-xml.h"
+#include "machines/domain-xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "copy.h"
-#include "image.h"
-#include "unpack.h"
+#include "images/copy.h"
+#include "images/image.h"
+#include "images/archive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

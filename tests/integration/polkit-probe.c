@@ -6,7 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "polkit.h"
+#include "shared/polkit.h"
 
 static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         PolkitRegistry *registry = userdata;

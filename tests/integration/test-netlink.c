@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <netlink/socket.h>
 
-#include "network.h"
+#include "network/rtnl.h"
 
 typedef struct Seen {
         unsigned changes[64];

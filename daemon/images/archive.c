@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* archive.c — unpacking compressed streams and tar/OVA archives with libarchive */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "images/archive.h"
+
+#define READ_BLOCK (1U * 1024 * 1024)
+
+static const char * const archive_kind_table[_ARCHIVE_KIND_MAX] = {
+        [ARCHIVE_NONE] = "none",
+        [ARCHIVE_GZIP] = "gzip",
+        [ARCHIVE_XZ] = "xz",
+        [ARCHIVE_ZSTD] = "zstd",
+        [ARCHIVE_BZIP2] = "bzip2",
+        [ARCHIVE_TAR] = "tar",
+};
+
+const char *archive_kind_to_string(ArchiveKind k) {
+        return k >= 0 && k < _ARCHIVE_KIND_MAX ? archive_kind_table[k] : "";
+}
+
+ArchiveKind archive_probe(const uint8_t *h, size_t n) {
+        static const struct { ArchiveKind kind; const char *magic; size_t size; } magics[] = {
+                { ARCHIVE_GZIP, "\x1f\x8b", 2 },
+                { ARCHIVE_XZ, "\xfd" "7zXZ\0", 6 },
+                { ARCHIVE_ZSTD, "\x28\xb5\x2f\xfd", 4 },
+                { ARCHIVE_BZIP2, "BZh", 3 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(magics); i++)
+                if (n >= magics[i].size && memcmp(h, magics[i].magic, magics[i].size) == 0)
+                        return magics[i].kind;
+        /* POSIX ustar ("ustar\0") and GNU tar ("ustar "), which is what OVA files are. */
+        if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0)
+                return ARCHIVE_TAR;
+        return ARCHIVE_NONE;
+}
+
+static bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+bool archive_member_is_disk(const char *name) {
+        /* OVF packages carry their descriptor, manifest and certificate beside the disks. */
+        static const char * const metadata[] = { ".ovf", ".mf", ".cert", ".xml", ".txt", ".json", ".nvram" };
+        const char *base = strrchr(name, '/');
+
+        base = base ? base + 1 : name;
+        if (base[0] == '\0' || base[0] == '.')
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(metadata); i++)
+                if (endswith(base, metadata[i]))
+                        return false;
+        return true;
+}
+
+typedef struct Source {
+        int fd;
+        uint64_t size, read;
+        uint8_t *buffer;
+        const ArchiveOptions *o;
+        int error;                      /* ours, when a read or the progress callback failed */
+} Source;
+
+static la_ssize_t source_read(struct archive *a, void *userdata, const void **ret) {
+        Source *s = userdata;
+        ssize_t k;
+        int r;
+
+        do
+                k = read(s->fd, s->buffer, READ_BLOCK);
+        while (k < 0 && errno == EINTR);
+        if (k < 0) {
+                s->error = negative_errno();
+                if (a)
+                        archive_set_error(a, -s->error, "Failed to read the source");
+                return -1;
+        }
+        if (s->o->hasher && hasher_update(s->o->hasher, s->buffer, (size_t) k) < 0) {
+                s->error = -EIO;
+                return -1;
+        }
+        s->read += (uint64_t) k;
+        if (s->o->progress) {
+                r = s->o->progress(MIN(s->read, s->size), s->size, COPY_METHOD_ARCHIVE, s->o->userdata);
+                if (r < 0) {
+                        s->error = r;
+                        if (a)
+                                archive_set_error(a, -r, "Cancelled");
+                        return -1;
+                }
+        }
+        *ret = s->buffer;
+        return k;
+}
+
+/* The hasher covers the whole source: what libarchive did not need is read here. */
+static int source_drain(Source *s) {
+        const void *p;
+
+        if (!s->o->hasher)
+                return 0;
+        for (;;) {
+                la_ssize_t k = source_read(NULL, s, &p);
+
+                if (k < 0)
+                        return s->error;
+                if (k == 0)
+                        return 0;
+        }
+}
+
+static int fail(int r, char *message, size_t n, const char *format, ...) _printf_(4, 5);
+static int fail(int r, char *message, size_t n, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(message, n, format, ap);
+        va_end(ap);
+        return r;
+}
+
+static const char *entry_name(struct archive_entry *e) {
+        const char *name = archive_entry_pathname(e) ?: "";
+
+        while (name[0] == '.' && name[1] == '/')
+                name += 2;
+        return name;
+}
+
+/* Moves to the entry to unpack: the member asked for, or the first disk image. */
+static int find_member(struct archive *a, Source *s, struct archive_entry **ret, char *message, size_t n) {
+        const char *member = s->o->member;
+        struct archive_entry *e;
+        int k;
+
+        while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK || k == ARCHIVE_WARN) {
+                const char *name = entry_name(e);
+
+                if (archive_entry_filetype(e) != AE_IFREG)
+                        continue;
+                /* libarchive's "raw" format: a bare compressed stream has one nameless member. */
+                if (archive_format(a) == ARCHIVE_FORMAT_RAW ||
+                    (member ? streq(name, member) : archive_member_is_disk(name))) {
+                        *ret = e;
+                        return 0;
+                }
+        }
+        if (s->error < 0)
+                return fail(s->error, message, n, "%s", archive_error_string(a) ?: strerror(-s->error));
+        if (k == ARCHIVE_EOF) {
+                if (member)
+                        return fail(-ENOENT, message, n, "The archive has no member '%s'", member);
+                return fail(-ENOENT, message, n, "The archive contains no disk image");
+        }
+        return fail(-EPROTO, message, n, "Corrupt archive: %s", archive_error_string(a) ?: "unreadable header");
+}
+
+static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, int fdout,
+                        char *message, size_t n) {
+        uint64_t end = 0, max = s->o->max_size;
+        int k, r;
+
+        if (archive_entry_size_is_set(e) && max > 0 && (uint64_t) archive_entry_size(e) > max)
+                return fail(-EFBIG, message, n, "The unpacked image (%" PRIi64 " bytes) exceeds the bound of %" PRIu64 " bytes",
+                            (int64_t) archive_entry_size(e), max);
+        for (;;) {
+                const void *p;
+                size_t size;
+                la_int64_t offset;
+
+                k = archive_read_data_block(a, &p, &size, &offset);
+                if (k == ARCHIVE_EOF)
+                        break;
+                if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
+                        if (s->error < 0)
+                                return fail(s->error, message, n, "%s", strerror(-s->error));
+                        return fail(-EPROTO, message, n, "Corrupt archive: %s",
+                                    archive_error_string(a) ?: "unreadable data");
+                }
+                if (offset < 0 || (max > 0 && ((uint64_t) offset > max || size > max - (uint64_t) offset)))
+                        return fail(-EFBIG, message, n, "The unpacked image exceeds the bound of %" PRIu64 " bytes "
+                                    "(a decompression bomb?)", max);
+                r = write_sparse(fdout, p, size, (uint64_t) offset);
+                if (r < 0)
+                        return fail(r, message, n, "Failed to write the image: %s", strerror(-r));
+                end = MAX(end, (uint64_t) offset + size);
+        }
+        if (archive_entry_size_is_set(e))
+                end = MAX(end, (uint64_t) archive_entry_size(e));
+        if (ftruncate(fdout, (off_t) end) < 0)
+                return fail(negative_errno(), message, n, "Failed to size the image: %m");
+        return 0;
+}
+
+static int add_filters(struct archive *a) {
+        /* Only what decompress=auto promises: no other filter of libarchive's is reachable. */
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+            archive_read_support_filter_bzip2(a) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+/* Is the decompressed stream a tar? Asked of its first block, through a second open file (its own
+ * offset, and no hashing). Not left to libarchive's bidding: to its tar reader, a stream starting
+ * with a zero block (a blank disk) is an empty archive. */
+static int stream_is_tar(int fdin, bool *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        struct archive *a;
+        struct archive_entry *e;
+        uint8_t header[ARCHIVE_PROBE_SIZE];
+        char path[64];
+        la_ssize_t k = 0;
+        int r = 0;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%i", fdin);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        if (add_filters(a) < 0 || archive_read_support_format_raw(a) != ARCHIVE_OK)
+                r = -EOPNOTSUPP;
+        else if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
+                r = -EPROTO;
+        else {
+                size_t got = 0;
+
+                /* A short first read is not the end: keep reading until the block is whole. */
+                while (got < sizeof(header) && (k = archive_read_data(a, header + got, sizeof(header) - got)) > 0)
+                        got += (size_t) k;
+                if (k < 0)
+                        r = -EPROTO;
+                else
+                        *ret = archive_probe(header, got) == ARCHIVE_TAR;
+        }
+        archive_read_free(a);
+        return r;
+}
+
+int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, size_t n) {
+        struct archive *a = NULL;
+        struct archive_entry *e = NULL;
+        struct stat st;
+        Source s = { .fd = fdin, .o = o };
+        bool tar = false;
+        int r;
+
+        if (fstat(fdin, &st) < 0)
+                return fail(negative_errno(), message, n, "Failed to stat the source: %m");
+        s.size = (uint64_t) st.st_size;
+        s.buffer = malloc(READ_BLOCK);
+        a = archive_read_new();
+        if (!s.buffer || !a) {
+                r = fail(-ENOMEM, message, n, "Out of memory");
+                goto finish;
+        }
+        r = stream_is_tar(fdin, &tar);
+        if (r == -EPROTO) {
+                fail(r, message, n, "Corrupt archive: cannot decompress its start");
+                goto finish;
+        }
+        if (r < 0) {
+                fail(r, message, n, "Failed to examine the archive: %s", strerror(-r));
+                goto finish;
+        }
+        if (add_filters(a) < 0 ||
+            (tar ? archive_read_support_format_tar(a) : archive_read_support_format_raw(a)) != ARCHIVE_OK) {
+                r = fail(-EOPNOTSUPP, message, n, "libarchive lacks a filter: %s", archive_error_string(a) ?: "");
+                goto finish;
+        }
+        if (archive_read_open(a, &s, NULL, source_read, NULL) != ARCHIVE_OK) {
+                r = s.error < 0 ? fail(s.error, message, n, "%s", strerror(-s.error))
+                                : fail(-EPROTO, message, n, "Corrupt archive: %s", archive_error_string(a) ?: "");
+                goto finish;
+        }
+        r = find_member(a, &s, &e, message, n);
+        if (r >= 0)
+                r = unpack_entry(a, &s, e, fdout, message, n);
+        if (r >= 0) {
+                r = source_drain(&s);
+                if (r < 0)
+                        fail(r, message, n, "Failed to read the source: %s", strerror(-r));
+        }
+finish:
+        archive_read_free(a);
+        free(s.buffer);
+        return r;
+}

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* image-dbus.c — org.abiquo.Node1.Images, .Image and .Job on the bus */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shared/bus-names.h"
+#include "shared/bus-util.h"
+#include "shared/errors.h"
+#include "images/image-dbus.h"
+#include "shared/log.h"
+#include "util/strv.h"
+#include "util/valid.h"
+
+#define IMAGES_ACTION    "org.abiquo.node1.manage-images"
+
+typedef struct CopyRequest {
+        const char *checksum;
+        const char *decompress;
+        const char *member;
+        int overwrite;
+} CopyRequest;
+
+static Images *images_of(void *userdata) {
+        return ((Manager *) userdata)->images;
+}
+
+static int open_datastore(Manager *m, sd_bus_error *error) {
+        int fd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return aim_error(error, negative_errno(), "Failed to open the datastore %s", m->config.datastore);
+        return fd;
+}
+
+/* What a job writes, for Busy: the folder by inode (whatever the spelling of the path) and the name. */
+static int destination_key(int dirfd, const char *name, char **ret) {
+        struct stat st;
+
+        if (fstat(dirfd, &st) < 0)
+                return negative_errno();
+        if (asprintf(ret, "%llx:%llx/%s", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino, name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* ---- org.abiquo.Node1.Job ---- */
+
+static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                    sd_bus_error *error) {
+        _cleanup_free_ char *id = NULL;
+        Job *j;
+
+        if (sd_bus_path_decode(path, JOB_PATH_PREFIX, &id) <= 0)
+                return 0;
+        j = hashmap_get(images_of(userdata)->queue->jobs, id);
+        if (!j)
+                return 0;
+        *found = j;
+        return 1;
+}
+
+static int job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Job *j;
+        int r;
+
+        HASHMAP_FOREACH(j, images_of(userdata)->queue->jobs) {
+                r = strv_extend(&l, j->object_path);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int property_get_job_type(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", job_type_to_string(((Job *) userdata)->type));
+}
+
+static int property_get_job_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", job_state_to_string(((Job *) userdata)->state));
+}
+
+static int property_get_job_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "d", job_progress(userdata));
+}
+
+static int property_get_job_method(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", copy_method_to_string(((Job *) userdata)->method));
+}
+
+static int method_job_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Job *j = userdata;
+        Manager *m = j->queue->userdata;
+        char id[12];
+        int r;
+
+        snprintf(id, sizeof(id), "%u", j->id);
+        r = polkit_check_async(m->polkit, message, IMAGES_ACTION,
+                               (const char *[]) { "job", id, "source", j->source, "target", j->target, NULL }, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = job_cancel(j);      /* may free j */
+        if (r < 0)
+                return aim_error(error, r, "Failed to cancel job %s", id);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static const sd_bus_vtable job_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Job, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Type", "s", property_get_job_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Source", "s", NULL, offsetof(Job, source), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Target", "s", NULL, offsetof(Job, target), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_job_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "d", property_get_job_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesDone", "t", NULL, offsetof(Job, bytes_done), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesTotal", "t", NULL, offsetof(Job, bytes_total), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Method", "s", property_get_job_method, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD("Cancel", NULL, NULL, method_job_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+static void on_job_changed(Job *j, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_emit_properties_changed(m->bus, j->object_path, JOB_INTERFACE,
+                                           "State", "Progress", "BytesDone", "BytesTotal", "Method", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to signal the progress of job %u: %m", j->id);
+}
+
+static void on_job_method_changed(Job *j, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_emit_properties_changed(m->bus, j->object_path, JOB_INTERFACE, "Method", "BytesTotal", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to signal the method of job %u: %m", j->id);
+}
+
+static void on_job_finished(Job *j, void *userdata) {
+        Manager *m = userdata;
+        const char *result = j->state == JOB_DONE ? "done" : j->state == JOB_CANCELLED ? "cancelled" : "failed";
+        _cleanup_free_ char *image = NULL;
+        int r;
+
+        if (j->state == JOB_DONE)
+                log_info("Job %u (%s %s → %s) done by %s.", j->id, job_type_to_string(j->type), j->source, j->target,
+                         copy_method_to_string(j->method));
+        else
+                log_notice("Job %u (%s %s → %s) %s: %s", j->id, job_type_to_string(j->type), j->source, j->target,
+                           result, j->message);
+
+        if (j->state == JOB_DONE && j->type == JOB_IMPORT &&
+            sd_bus_path_encode(IMAGE_PATH_PREFIX, j->target, &image) >= 0)
+                (void) sd_bus_emit_interfaces_added(m->bus, image, IMAGE_INTERFACE, NULL);
+        (void) sd_bus_emit_interfaces_removed(m->bus, j->object_path, JOB_INTERFACE, NULL);
+        r = sd_bus_emit_signal(m->bus, NODE_OBJECT_PATH, IMAGES_INTERFACE, "JobRemoved", "uoss", j->id,
+                               j->object_path, result, j->state == JOB_DONE ? "" : j->message);
+        if (r < 0)
+                log_warning_errno(r, "Failed to signal the end of job %u: %m", j->id);
+}
+
+/* ---- org.abiquo.Node1.Images ---- */
+
+static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error *error) {
+        CopyRequest o = { .decompress = "auto" };
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "checksum"))
+                        r = sd_bus_message_read(message, "v", "s", &o.checksum);
+                else if (streq(key, "decompress"))
+                        r = sd_bus_message_read(message, "v", "s", &o.decompress);
+                else if (streq(key, "member"))
+                        r = sd_bus_message_read(message, "v", "s", &o.member);
+                else if (streq(key, "overwrite"))
+                        r = sd_bus_message_read(message, "v", "b", &o.overwrite);
+                else
+                        return aim_error(error, -EINVAL, "Unknown option '%s' (known: checksum, overwrite, decompress, member)",
+                                         key);
+                if (r < 0)
+                        return aim_error(error, -EINVAL, "Option '%s' has the wrong type (checksum, decompress, member: s; "
+                                         "overwrite: b)", key);
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        if (!streq(o.decompress, "auto") && !streq(o.decompress, "none"))
+                return aim_error(error, -EINVAL, "Invalid option decompress '%s': must be 'auto' or 'none'", o.decompress);
+        /* A tar member's name is a relative path: nothing else can ever match, so say so now. */
+        if (o.member && !relative_path_is_valid(o.member))
+                return aim_error(error, -EINVAL, "Invalid option member: must be the relative path of a file "
+                                 "inside the archive (no '..', no control characters)");
+        *ret = o;
+        return 0;
+}
+
+static int submit(Manager *m, sd_bus_message *message, JobType type, const char *source, const char *target,
+                  const CopyRequest *o, sd_bus_error *error) {
+        Images *im = m->images;
+        const char *source_root = type == JOB_IMPORT ? m->config.repository : m->config.datastore;
+        const char *target_root = type == JOB_IMPORT ? m->config.datastore : m->config.repository;
+        const char *source_arg = type == JOB_IMPORT ? "source" : "name";
+        const char *target_arg = type == JOB_IMPORT ? "name" : "target";
+        _cleanup_(image_copy_done) ImageCopy c;
+        _cleanup_free_ char *destination = NULL;
+        const char *why = NULL;
+        struct stat st;
+        Job *j, *other;
+        int r;
+
+        image_copy_init(&c);
+        c.overwrite = o->overwrite;
+        c.decompress = streq_ptr(o->decompress, "auto");
+        if (o->checksum)
+                (void) checksum_parse(o->checksum, &c.checksum);       /* validated by the caller */
+        if (o->member) {
+                c.member = strdup(o->member);
+                if (!c.member)
+                        return -ENOMEM;
+        }
+
+        r = image_open_source(source_root, source, &c.source_fd, &why);
+        if (r == -EINVAL)
+                return aim_error(error, r, "Invalid %s '%s': %s", source_arg, source, why);
+        if (r == -ENOENT)
+                return aim_error(error, -AIM_ENOTFOUND, "Invalid %s '%s': %s", source_arg, source, why);
+        if (r < 0)
+                return aim_error(error, r, "Failed to open %s '%s'", source_arg, source);
+        r = image_open_target(target_root, target, &c.dir_fd, &c.name, &why);
+        if (r == -EINVAL)
+                return aim_error(error, r, "Invalid %s '%s': %s", target_arg, target, why);
+        if (r == -ENOENT)
+                return aim_error(error, -AIM_ENOTFOUND, "The folder of %s '%s' %s", target_arg, target, why);
+        if (r < 0)
+                return aim_error(error, r, "Failed to open the folder of %s '%s'", target_arg, target);
+
+        r = destination_key(c.dir_fd, c.name, &destination);
+        if (r < 0)
+                return aim_error(error, r, "Failed to examine the folder of %s '%s'", target_arg, target);
+        other = hashmap_get(im->queue->destinations, destination);
+        if (other)
+                return aim_error(error, -AIM_EBUSY, "Job %u is writing '%s' already", other->id, target);
+        if (!c.overwrite && fstatat(c.dir_fd, c.name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return aim_error(error, -AIM_EEXIST, "The %s '%s' exists; pass overwrite to replace it", target_arg, target);
+
+        r = job_submit(im->queue, type, source, target, destination, &c, &j);
+        if (r < 0)
+                return aim_error(error, r, "Failed to create the job");
+        r = sd_bus_path_encode(JOB_PATH_PREFIX, j->id_string, &j->object_path);
+        if (r < 0) {
+                job_cancel(j);
+                return aim_error(error, r, "Failed to name the job");
+        }
+        log_info("Job %u: %s %s → %s.", j->id, job_type_to_string(type), source, target);
+
+        r = sd_bus_reply_method_return(message, "uo", j->id, j->object_path);
+        (void) sd_bus_emit_interfaces_added(m->bus, j->object_path, JOB_INTERFACE, NULL);
+        (void) sd_bus_emit_signal(m->bus, NODE_OBJECT_PATH, IMAGES_INTERFACE, "JobNew", "uo", j->id, j->object_path);
+        job_queue_run(im->queue);
+        return r;
+}
+
+static int method_copy(sd_bus_message *message, Manager *m, JobType type, sd_bus_error *error) {
+        const char *a, *b, *source, *target, *name;
+        CopyRequest o = {};
+        Checksum ignored;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &a, &b);
+        if (r < 0)
+                return r;
+        r = read_options(message, &o, error);
+        if (r < 0)
+                return r;
+        source = a;
+        target = b;
+        name = type == JOB_IMPORT ? b : a;
+
+        if (!image_name_is_valid(name))
+                return aim_error(error, -EINVAL, "Invalid name '%s': must be 1..255 bytes of [A-Za-z0-9._+-], "
+                                 "not starting with '.'", name);
+        if (type == JOB_IMPORT && !relative_path_is_valid(source))
+                return aim_error(error, -EINVAL, "Invalid source '%s': must be a relative path inside the repository, "
+                                 "without '..'", source);
+        if (type == JOB_EXPORT && !relative_path_is_valid(target))
+                return aim_error(error, -EINVAL, "Invalid target '%s': must be a relative path inside the repository, "
+                                 "without '..'", target);
+        if (o.checksum && checksum_parse(o.checksum, &ignored) < 0)
+                return aim_error(error, -EINVAL, "Invalid option checksum '%s': must be sha256:<64 hex digits> or "
+                                 "md5:<32 hex digits>", o.checksum);
+
+        r = polkit_check_async(m->polkit, message, IMAGES_ACTION,
+                               type == JOB_IMPORT ? (const char *[]) { "source", source, "name", name, NULL }
+                                                  : (const char *[]) { "name", name, "target", target, NULL },
+                               error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        return submit(m, message, type, source, target, &o, error);
+}
+
+static int method_import(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, JOB_IMPORT, error);
+}
+
+static int method_export(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, JOB_EXPORT, error);
+}
+
+static int delete_image(sd_bus_message *message, Manager *m, const char *name, sd_bus_error *error) {
+        _cleanup_close_ int dirfd = -EBADF;
+        _cleanup_free_ char *path = NULL, *destination = NULL;
+        Job *j;
+        int r;
+
+        if (!image_name_is_valid(name))
+                return aim_error(error, -EINVAL, "Invalid name '%s': must be 1..255 bytes of [A-Za-z0-9._+-], "
+                                 "not starting with '.'", name);
+        r = polkit_check_async(m->polkit, message, IMAGES_ACTION, (const char *[]) { "name", name, NULL }, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        dirfd = open_datastore(m, error);
+        if (dirfd < 0)
+                return dirfd;
+        r = destination_key(dirfd, name, &destination);
+        if (r < 0)
+                return aim_error(error, r, "Failed to examine the datastore");
+        j = hashmap_get(m->images->queue->destinations, destination);
+        if (j)
+                return aim_error(error, -AIM_EBUSY, "Job %u is writing image '%s'", j->id, name);
+        r = image_delete(dirfd, name);
+        if (r == -ENOENT)
+                return aim_error(error, -AIM_ENOTFOUND, "No image '%s' in the datastore", name);
+        if (r < 0)
+                return aim_error(error, r, "Failed to delete image '%s'", name);
+        log_info("Deleted image %s.", name);
+        if (sd_bus_path_encode(IMAGE_PATH_PREFIX, name, &path) >= 0)
+                (void) sd_bus_emit_interfaces_removed(m->bus, path, IMAGE_INTERFACE, NULL);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        return delete_image(message, userdata, name, error);
+}
+
+typedef struct ListContext {
+        sd_bus_message *reply;
+        char ***names;
+} ListContext;
+
+static int list_one(const char *name, const ImageInfo *info, void *userdata) {
+        ListContext *l = userdata;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (l->names)
+                return strv_extend(l->names, name);
+        r = sd_bus_path_encode(IMAGE_PATH_PREFIX, name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(l->reply, "(stto)", name, info->size, info->allocated, path);
+}
+
+static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        int r;
+
+        dirfd = open_datastore(userdata, error);
+        if (dirfd < 0)
+                return dirfd;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(stto)");
+        if (r >= 0)
+                r = image_foreach(dirfd, list_one, &(ListContext) { .reply = reply });
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return aim_error(error, r, "Failed to list the datastore");
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable images_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("Import", SD_BUS_ARGS("s", source, "s", name, "a{sv}", options),
+                                SD_BUS_RESULT("u", id, "o", job), method_import, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Export", SD_BUS_ARGS("s", name, "s", target, "a{sv}", options),
+                                SD_BUS_RESULT("u", id, "o", job), method_export, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(stto)", images), method_list_images,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("JobNew", SD_BUS_ARGS("u", id, "o", job), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobRemoved", SD_BUS_ARGS("u", id, "o", job, "s", result, "s", message), 0),
+        SD_BUS_VTABLE_END
+};
+
+/* ---- org.abiquo.Node1.Image ---- */
+
+/* The image name of path, if it names an image that exists; its ImageInfo in ret. */
+static int image_of_path(Manager *m, const char *path, char **ret_name, ImageInfo *ret) {
+        _cleanup_free_ char *name = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        int r;
+
+        if (sd_bus_path_decode(path, IMAGE_PATH_PREFIX, &name) <= 0 || !image_name_is_valid(name))
+                return -ENOENT;
+        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return negative_errno();
+        r = image_stat(dirfd, name, ret);
+        if (r < 0)
+                return r;
+        if (ret_name)
+                *ret_name = TAKE_PTR(name);
+        return 0;
+}
+
+static int image_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                      sd_bus_error *error) {
+        ImageInfo info = {};
+
+        if (image_of_path(userdata, path, NULL, &info) < 0)
+                return 0;
+        *found = userdata;
+        return 1;
+}
+
+static int image_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **names = NULL, **l = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        Manager *m = userdata;
+        int r;
+
+        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return 0;       /* no datastore, no images */
+        r = image_foreach(dirfd, list_one, &(ListContext) { .names = &names });
+        if (r < 0)
+                return r;
+        for (char **n = names; n && *n; n++) {
+                char *p;
+
+                r = sd_bus_path_encode(IMAGE_PATH_PREFIX, *n, &p);
+                if (r < 0)
+                        return r;
+                r = strv_consume(&l, p);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int property_get_image(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
+        Manager *m = userdata;
+        const char *format = "raw";
+        ImageInfo info = {};
+        int r;
+
+        r = image_of_path(m, path, &name, &info);
+        if (r < 0)
+                return aim_error(error, r == -ENOENT ? -AIM_ENOTFOUND : r, "No image at %s", path);
+        if (streq(property, "Name"))
+                return sd_bus_message_append(reply, "s", name);
+        if (streq(property, "Size"))
+                return sd_bus_message_append(reply, "t", info.size);
+        if (streq(property, "Allocated"))
+                return sd_bus_message_append(reply, "t", info.allocated);
+
+        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return aim_error(error, negative_errno(), "Failed to open the datastore %s", m->config.datastore);
+        fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
+        if (fd < 0)
+                return aim_error(error, fd, "Failed to open image %s", name);
+        r = image_detect_format(fd, &format);
+        if (r < 0)
+                return aim_error(error, r, "Failed to read image %s", name);
+        return sd_bus_message_append(reply, "s", format);
+}
+
+static int method_image_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Manager *m = userdata;
+
+        if (sd_bus_path_decode(sd_bus_message_get_path(message), IMAGE_PATH_PREFIX, &name) <= 0)
+                return aim_error(error, -AIM_ENOTFOUND, "No such image");
+        return delete_image(message, m, name, error);
+}
+
+static const sd_bus_vtable image_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Size", "t", property_get_image, 0, 0),
+        SD_BUS_PROPERTY("Allocated", "t", property_get_image, 0, 0),
+        SD_BUS_PROPERTY("Format", "s", property_get_image, 0, 0),
+        SD_BUS_METHOD("Delete", NULL, NULL, method_image_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+/* ---- start and stop ---- */
+
+static void remove_temporaries(const char *path, const char *what) {
+        _cleanup_close_ int dirfd = -EBADF;
+        int r;
+
+        dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                log_warning_errno(negative_errno(), "Cannot open the %s %s: %m", what, path);
+                return;
+        }
+        r = image_remove_temporaries(dirfd);
+        if (r > 0)
+                log_notice("Removed %i unfinished copies from the %s.", r, what);
+}
+
+int images_start(Manager *m) {
+        static const JobCallbacks callbacks = {
+                .changed = on_job_changed,
+                .method_changed = on_job_method_changed,
+                .finished = on_job_finished,
+        };
+        Images *im;
+        int r;
+
+        im = calloc(1, sizeof(Images));
+        if (!im)
+                return log_oom();
+        im->manager = m;
+        m->images = im;
+        r = job_queue_new(m->event, m->config.max_jobs, &callbacks, m, &im->queue);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the job queue: %m");
+
+        /* A worker killed with the daemon leaves nothing behind on file systems with O_TMPFILE; on
+         * others (NFS) its hidden file is removed here — in the datastore and at the top of the
+         * repository (exports into its subfolders are not searched: the repository may be huge). */
+        remove_temporaries(m->config.datastore, "datastore");
+        remove_temporaries(m->config.repository, "repository");
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish %s: %m", IMAGES_INTERFACE);
+        r = bus_add_object_kind(m->bus, JOB_PATH_PREFIX, JOB_INTERFACE, job_vtable, job_find, job_enumerate, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish %s: %m", JOB_INTERFACE);
+        r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_find, image_enumerate, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish %s: %m", IMAGE_INTERFACE);
+        return 0;
+}
+
+Images *images_free(Images *im) {
+        if (!im)
+                return NULL;
+        job_queue_free(im->queue);
+        free(im);
+        return NULL;
+}

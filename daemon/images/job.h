@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* job.h — copy jobs: one worker process each, watched by sd-event; queue, cancel, rate-limited updates */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "images/image.h"
+#include "util/hashmap.h"
+
+typedef enum JobType {
+        JOB_IMPORT,
+        JOB_EXPORT,
+        _JOB_TYPE_MAX,
+        _JOB_TYPE_INVALID = -EINVAL,
+} JobType;
+
+typedef enum JobState {
+        JOB_QUEUED,
+        JOB_RUNNING,
+        JOB_DONE,
+        JOB_FAILED,
+        JOB_CANCELLED,
+        _JOB_STATE_MAX,
+        _JOB_STATE_INVALID = -EINVAL,
+} JobState;
+
+const char *job_type_to_string(JobType t);
+const char *job_state_to_string(JobState s);
+
+/* State, Progress and BytesDone are signalled at most this often. */
+#define JOB_NOTIFY_INTERVAL_USEC (100U * 1000)
+
+typedef struct JobQueue JobQueue;
+typedef struct Job Job;
+
+struct Job {
+        JobQueue *queue;
+        uint32_t id;
+        char id_string[12];             /* the key in the queue's table */
+        JobType type;
+        char *source, *target;
+        char *destination;              /* what it writes, for Busy: "datastore/NAME", "repository/PATH" */
+        char *object_path;              /* the D-Bus layer's */
+
+        JobState state;
+        uint64_t bytes_done, bytes_total;
+        CopyMethod method;
+        int error;                      /* negative errno of a failed job */
+        char message[256];              /* empty, or what failed */
+
+        ImageCopy copy;                 /* handed to the worker */
+        pid_t pid;
+        int report_fd;
+        sd_event_source *child_source, *report_source, *notify_timer, *kill_timer;
+        uint64_t last_notify;
+        bool cancel_requested, have_result;
+};
+
+typedef struct JobCallbacks {
+        void (*changed)(Job *j, void *userdata);        /* State, Progress, BytesDone: rate-limited */
+        void (*method_changed)(Job *j, void *userdata); /* Method, BytesTotal: once the copy starts */
+        void (*finished)(Job *j, void *userdata);       /* just before the job is freed */
+} JobCallbacks;
+
+struct JobQueue {
+        sd_event *event;
+        Hashmap *jobs;                  /* id_string → Job */
+        Hashmap *destinations;          /* destination → Job */
+        unsigned max_running, n_running;
+        uint32_t last_id;
+        JobCallbacks callbacks;
+        void *userdata;
+};
+
+int job_queue_new(sd_event *event, unsigned max_running, const JobCallbacks *cb, void *userdata, JobQueue **ret);
+/* Kills running workers (their invisible files vanish with them) and frees every job. */
+JobQueue *job_queue_free(JobQueue *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(JobQueue *, job_queue_free);
+
+Job *job_queue_get(JobQueue *q, uint32_t id);
+/* Is a job writing destination? */
+bool job_queue_busy(JobQueue *q, const char *destination);
+
+/* Creates a queued job that takes over *copy (its fds and names); job_queue_run() starts it.
+ * -EBUSY if a job writes destination already. */
+int job_submit(JobQueue *q, JobType type, const char *source, const char *target, const char *destination,
+               ImageCopy *copy, Job **ret);
+/* Starts queued jobs while fewer than max_running run. */
+void job_queue_run(JobQueue *q);
+/* Cancels a queued job at once, a running one by telling its worker (which then reports). */
+int job_cancel(Job *j);
+
+double job_progress(const Job *j);

@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* virt.c — the hypervisor: libvirt connection on the event loop, reconnects, machines and their events
+ *
+ * Threads: libvirt's events are dispatched by the daemon's sd-event loop (virt-event.c) and every
+ * Machine is touched only there. Calls that can take long go to a small worker pool: opening the
+ * connection (a remote URI may wait for a TCP timeout) and the lifecycle calls (starting a QEMU
+ * domain takes seconds). What the loop itself asks libvirt — the state of one domain after its
+ * event, a resync after a (re)connect — are short RPCs to a daemon that has just answered us; the
+ * keepalive set on the connection turns a hung peer into a lost connection. */
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include "shared/errors.h"
+#include "shared/log.h"
+#include "machines/virt-event.h"
+#include "machines/virt-names.h"
+#include "machines/virt.h"
+#include "machines/thread-pool.h"
+
+#define RECONNECT_BASE_USEC (250 * 1000ULL)
+#define RECONNECT_CAP_USEC (8 * 1000 * 1000ULL)
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+#define WORKERS_MAX 4
+
+enum {
+        CALLBACK_LIFECYCLE,
+        CALLBACK_REBOOT,
+        CALLBACK_DEVICE_ADDED,
+        CALLBACK_DEVICE_REMOVED,
+        _CALLBACK_MAX,
+};
+
+struct Virt {
+        sd_event *event;
+        char *uri;
+        const VirtOps *ops;
+        void *userdata;
+        WorkerPool *workers;
+
+        virConnectPtr conn;
+        int callback_ids[_CALLBACK_MAX];
+        bool close_registered;
+        bool connecting;
+        bool synced_once;
+        unsigned attempt;
+        sd_event_source *reconnect_source;
+        int lost_fd;            /* the close callback may run in any thread: it writes here */
+        sd_event_source *lost_source;
+
+        VirtHost host;
+        Hashmap *machines;      /* uuid → Machine */
+};
+
+/* libvirt prints every error to stderr unless told otherwise; ours are reported where handled. */
+static void error_silence(void *userdata, virErrorPtr e) {
+        log_debug("libvirt: %s", e && e->message ? e->message : "unknown error");
+}
+
+int virt_last_error(char **ret_message) {
+        virErrorPtr e = virGetLastError();
+        int r;
+
+        if (!e) {
+                if (ret_message)
+                        *ret_message = NULL;
+                return -EIO;
+        }
+        switch (e->code) {
+        case VIR_ERR_NO_DOMAIN:
+                r = -AIM_ENOTFOUND;
+                break;
+        case VIR_ERR_OPERATION_INVALID:
+                r = -AIM_ECONFLICT;     /* e.g. "domain is already running" */
+                break;
+        case VIR_ERR_NO_SUPPORT:
+        case VIR_ERR_OPERATION_UNSUPPORTED:
+        case VIR_ERR_ARGUMENT_UNSUPPORTED:
+                r = -AIM_EUNSUPP;
+                break;
+        case VIR_ERR_NO_CONNECT:
+        case VIR_ERR_INVALID_CONN:
+        case VIR_ERR_RPC:
+        case VIR_ERR_AUTH_FAILED:
+        case VIR_ERR_AUTH_UNAVAILABLE:
+                r = -AIM_ENOTCONN;
+                break;
+        case VIR_ERR_SYSTEM_ERROR:
+                r = e->int1 > 0 ? -e->int1 : -EIO;
+                break;
+        case VIR_ERR_OPERATION_TIMEOUT:
+        case VIR_ERR_AGENT_UNRESPONSIVE:
+                r = -ETIMEDOUT;
+                break;
+        case VIR_ERR_OPERATION_DENIED:
+        case VIR_ERR_ACCESS_DENIED:
+                r = -EACCES;
+                break;
+        case VIR_ERR_NO_MEMORY:
+                r = -ENOMEM;
+                break;
+        default:
+                r = -EIO;
+        }
+        if (ret_message)
+                *ret_message = e->message ? strdup(e->message) : NULL;
+        virResetLastError();
+        return r;
+}
+
+/* --- machines -------------------------------------------------------------------------------- */
+
+static Machine *machine_free(Machine *m) {
+        if (!m)
+                return NULL;
+        free(m->name);
+        free(m->path);
+        domain_devices_done(&m->devices);
+        free(m);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Machine *, machine_free);
+
+static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
+        _cleanup_(machine_freep) Machine *m = NULL;
+        const char *name;
+
+        m = calloc(1, sizeof(Machine));
+        if (!m)
+                return -ENOMEM;
+        m->virt = v;
+        m->state = VIR_DOMAIN_NOSTATE;
+        if (virDomainGetUUIDString(dom, m->uuid) < 0)
+                return virt_last_error(NULL);
+        name = virDomainGetName(dom);   /* held by the handle: no RPC */
+        m->name = strdup(name ?: "");
+        if (!m->name)
+                return -ENOMEM;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Reads sizes, the state when asked and, when full, the configuration (persistent, autostart,
+ * devices). Returns -AIM_ENOTFOUND when the domain is gone (a transient one after it stopped, or
+ * undefined). */
+static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) {
+        virDomainInfo info;
+        const char *name;
+        int r;
+
+        if (state && virDomainGetState(dom, &m->state, &m->reason, 0) < 0)
+                return virt_last_error(NULL);
+        if (virDomainGetInfo(dom, &info) < 0)
+                return virt_last_error(NULL);
+        m->vcpus = info.nrVirtCpu;
+        m->memory_kib = info.memory;
+        m->max_memory_kib = info.maxMem;
+        if (!full)
+                return 0;
+
+        name = virDomainGetName(dom);
+        if (name && !streq(name, m->name)) {
+                char *n = strdup(name);
+                if (!n)
+                        return -ENOMEM;
+                free(m->name);
+                m->name = n;
+        }
+        r = virDomainIsPersistent(dom);
+        if (r < 0)
+                return virt_last_error(NULL);
+        m->persistent = r > 0;
+        if (virDomainGetAutostart(dom, &r) < 0)
+                return virt_last_error(NULL);
+        m->autostart = r != 0;
+
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
+        DomainDevices devices;
+        if (!xml)
+                return virt_last_error(NULL);
+        r = domain_devices_parse(xml, strlen(xml), &devices);
+        if (r < 0)
+                return r;
+        domain_devices_done(&m->devices);
+        m->devices = devices;
+        return 0;
+}
+
+static int machine_publish(Virt *v, Machine *m) {
+        int r;
+
+        r = hashmap_put(v->machines, m->uuid, m);
+        if (r < 0)
+                return r;
+        v->ops->machine_new(v, m, v->userdata);
+        return 0;
+}
+
+static void machine_drop(Virt *v, Machine *m) {
+        hashmap_remove(v->machines, m->uuid);
+        v->ops->machine_gone(v, m, v->userdata);
+        machine_free(m);
+}
+
+static void machine_emit(Virt *v, Machine *m, const char *event, const char *detail, int old_state) {
+        log_debug("Machine %s (%s): %s/%s", m->name, m->uuid, event, detail);
+        v->ops->machine_event(v, m, event, detail, v->userdata);
+        if (m->state != old_state)
+                v->ops->machine_state(v, m, v->userdata);
+}
+
+/* A domain libvirt told us about: updates, creates or drops its Machine and emits what happened. */
+static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        const char *event_name, *detail_name;
+        Machine *m;
+        bool known, gone;
+        int old_state, implied, r;
+
+        if (virDomainGetUUIDString(dom, uuid) < 0) {
+                (void) virt_last_error(NULL);
+                return;
+        }
+        m = hashmap_get(v->machines, uuid);
+        known = m;
+        if (!m) {
+                r = machine_new(v, dom, &m);
+                if (r < 0 || !m) {
+                        log_debug_errno(r, "Failed to track domain %s: %m", uuid);
+                        return;
+                }
+        }
+        old_state = m->state;
+        /* A new domain or a new definition: read everything. The state is the one the event leads
+         * to, not libvirt's current one: when events queue up (two calls in quick succession), each
+         * PropertiesChanged still matches its MachineEvent, in order. */
+        implied = machine_state_after_event(event);
+        r = machine_refresh(m, dom, !known || implied < 0, !known || event == VIR_DOMAIN_EVENT_DEFINED);
+        gone = r == -AIM_ENOTFOUND;
+        if (gone)
+                m->state = event == VIR_DOMAIN_EVENT_UNDEFINED ? old_state : VIR_DOMAIN_SHUTOFF;
+        else if (r < 0)
+                log_debug_errno(r, "Failed to read domain %s, keeping what we knew: %m", uuid);
+        if (!gone && implied >= 0)
+                m->state = implied;
+
+        if (!known && !gone && machine_publish(v, m) < 0) {
+                log_debug("Failed to track domain %s", uuid);
+                machine_free(m);
+                return;
+        }
+
+        event_name = machine_event_to_string(event);
+        detail_name = machine_event_detail_to_string(event, detail);
+        if (event_name)
+                machine_emit(v, m, event_name, detail_name, known ? old_state : m->state);
+
+        if (gone) {
+                if (known)
+                        machine_drop(v, m);
+                else
+                        machine_free(m);
+        }
+}
+
+static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        domain_changed(opaque, dom, event, detail);
+        return 0;
+}
+
+/* Events that are not lifecycle events but change what the object shows: no MachineEvent. */
+static void refresh_quietly(Virt *v, virDomainPtr dom, bool full) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        Machine *m;
+        int old_state;
+
+        if (virDomainGetUUIDString(dom, uuid) < 0)
+                return (void) virt_last_error(NULL);
+        m = hashmap_get(v->machines, uuid);
+        if (!m)
+                return;
+        old_state = m->state;
+        if (machine_refresh(m, dom, true, full) >= 0 && m->state != old_state)
+                v->ops->machine_state(v, m, v->userdata);
+}
+
+static void reboot_cb(virConnectPtr conn, virDomainPtr dom, void *opaque) {
+        refresh_quietly(opaque, dom, false);
+}
+
+static void device_cb(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        refresh_quietly(opaque, dom, true);
+}
+
+/* After a (re)connect: brings every Machine in line with libvirt. After the first sync the
+ * differences are what happened while we were not listening: each is emitted as the event that
+ * leads there, with the state's reason as its detail. */
+static int virt_resync(Virt *v) {
+        virDomainPtr *doms = NULL;
+        Machine *m;
+        int n, r;
+
+        n = virConnectListAllDomains(v->conn, &doms, 0);
+        if (n < 0)
+                return virt_last_error(NULL);
+
+        HASHMAP_FOREACH(m, v->machines)
+                m->seen = false;
+
+        for (int i = 0; i < n; i++) {
+                char uuid[VIR_UUID_STRING_BUFLEN];
+                const char *event, *detail;
+                int old_state;
+                bool known;
+
+                if (virDomainGetUUIDString(doms[i], uuid) < 0) {
+                        (void) virt_last_error(NULL);
+                        continue;
+                }
+                m = hashmap_get(v->machines, uuid);
+                known = m;
+                if (!m && (machine_new(v, doms[i], &m) < 0 || !m))
+                        continue;
+                m->seen = true;
+                old_state = m->state;
+                r = machine_refresh(m, doms[i], true, true);
+                if (r < 0) {
+                        /* Gone between the listing and now: the next resync or its event says so. */
+                        log_debug_errno(r, "Failed to read domain %s: %m", uuid);
+                        if (!known)
+                                machine_free(m);
+                        continue;
+                }
+                if (!known) {
+                        if (machine_publish(v, m) < 0) {
+                                machine_free(m);
+                                continue;
+                        }
+                        if (v->synced_once)
+                                machine_emit(v, m, "defined", "added", m->state);
+                        old_state = VIR_DOMAIN_SHUTOFF;
+                        if (!v->synced_once)
+                                continue;
+                }
+                if (m->state != old_state && machine_event_for_state(m->state, m->reason, &event, &detail) >= 0)
+                        machine_emit(v, m, event, detail, old_state);
+                else if (m->state != old_state)
+                        v->ops->machine_state(v, m, v->userdata);
+        }
+        for (int i = 0; i < n; i++)
+                virDomainFree(doms[i]);
+        free(doms);
+
+        HASHMAP_FOREACH(m, v->machines)
+                if (!m->seen) {
+                        machine_emit(v, m, "undefined", "removed", m->state);
+                        machine_drop(v, m);
+                }
+        v->synced_once = true;
+        /* A resync parses every domain's XML: hand the scratch memory back rather than keep it. */
+        (void) malloc_trim(0);
+        return 0;
+}
+
+/* --- the connection -------------------------------------------------------------------------- */
+
+static void virt_host_done(VirtHost *h) {
+        free(h->type);
+        free(h->cpu_model);
+        *h = (VirtHost) {};
+}
+
+static int virt_read_host(Virt *v) {
+        virNodeInfo info;
+        const char *type;
+
+        type = virConnectGetType(v->conn);
+        if (!type || virNodeGetInfo(v->conn, &info) < 0)
+                return virt_last_error(NULL);
+        virt_host_done(&v->host);
+        v->host.type = strdup(type);
+        v->host.cpu_model = strndup(info.model, sizeof(info.model));
+        if (!v->host.type || !v->host.cpu_model)
+                return -ENOMEM;
+        v->host.cpus = info.cpus;
+        v->host.memory_kib = info.memory;
+        return 0;
+}
+
+static void close_cb(virConnectPtr conn, int reason, void *opaque) {
+        Virt *v = opaque;
+        uint64_t one = 1;
+
+        /* Any thread (whichever noticed the socket die): only wake the loop. */
+        (void) !write(v->lost_fd, &one, sizeof(one));
+}
+
+/* Drops the connection (ours: jobs still running hold their own references). */
+static void virt_disconnect(Virt *v) {
+        bool was = v->conn;
+
+        if (!v->conn)
+                return;
+        for (size_t i = 0; i < _CALLBACK_MAX; i++)
+                if (v->callback_ids[i] >= 0) {
+                        /* Fails on a dead connection; the callbacks die with it anyway. */
+                        if (virConnectDomainEventDeregisterAny(v->conn, v->callback_ids[i]) < 0)
+                                (void) virt_last_error(NULL);
+                        v->callback_ids[i] = -1;
+                }
+        if (v->close_registered) {
+                /* After this returns libvirt runs close_cb no more. */
+                if (virConnectUnregisterCloseCallback(v->conn, close_cb) < 0)
+                        (void) virt_last_error(NULL);
+                v->close_registered = false;
+        }
+        virConnectClose(v->conn);
+        v->conn = NULL;
+        virt_host_done(&v->host);
+        if (was)
+                v->ops->connected(v, false, v->userdata);
+}
+
+static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void virt_schedule_reconnect(Virt *v) {
+        uint64_t delay = reconnect_backoff_usec(v->attempt++, RECONNECT_BASE_USEC, RECONNECT_CAP_USEC);
+        int r;
+
+        v->reconnect_source = sd_event_source_disable_unref(v->reconnect_source);
+        r = sd_event_add_time_relative(v->event, &v->reconnect_source, CLOCK_MONOTONIC, delay, 0,
+                                       reconnect_fire, v);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule a reconnect to %s; staying disconnected: %m", v->uri);
+}
+
+static int virt_setup(Virt *v) {
+        static const struct {
+                int id;
+                virConnectDomainEventGenericCallback cb;
+        } callbacks[_CALLBACK_MAX] = {
+                [CALLBACK_LIFECYCLE] = { VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb) },
+                [CALLBACK_REBOOT] = { VIR_DOMAIN_EVENT_ID_REBOOT, VIR_DOMAIN_EVENT_CALLBACK(reboot_cb) },
+                [CALLBACK_DEVICE_ADDED] = { VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(device_cb) },
+                [CALLBACK_DEVICE_REMOVED] = { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(device_cb) },
+        };
+        int r;
+
+        if (virConnectRegisterCloseCallback(v->conn, close_cb, v, NULL) < 0)
+                (void) virt_last_error(NULL);   /* drivers without a close (test://) never lose it */
+        else
+                v->close_registered = true;
+        /* Remote only; the local drivers have nothing to keep alive and say so. */
+        if (virConnectSetKeepAlive(v->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT) < 0)
+                (void) virt_last_error(NULL);
+
+        /* Callbacks first, then the listing: a change in between is seen twice, never missed. */
+        for (size_t i = 0; i < _CALLBACK_MAX; i++) {
+                v->callback_ids[i] = virConnectDomainEventRegisterAny(v->conn, NULL, callbacks[i].id,
+                                                                      callbacks[i].cb, v, NULL);
+                if (v->callback_ids[i] < 0)
+                        return virt_last_error(NULL);
+        }
+        r = virt_read_host(v);
+        if (r < 0)
+                return r;
+        return virt_resync(v);
+}
+
+typedef struct ConnectJob {
+        Virt *v;
+        char *uri;
+        virConnectPtr conn;
+        int r;
+        char *message;
+} ConnectJob;
+
+static void connect_job_free(ConnectJob *j) {
+        if (j->conn)
+                virConnectClose(j->conn);
+        free(j->uri);
+        free(j->message);
+        free(j);
+}
+
+static void connect_work(void *data) {
+        ConnectJob *j = data;
+
+        j->conn = virConnectOpen(j->uri);
+        j->r = j->conn ? 0 : virt_last_error(&j->message);
+}
+
+static void connect_abandon(void *data) {
+        connect_job_free(data);
+}
+
+static void connect_done(void *data) {
+        ConnectJob *j = data;
+        Virt *v = j->v;
+        int r;
+
+        v->connecting = false;
+        if (j->r < 0) {
+                /* Said once at warning level; every retry after that only at debug. */
+                if (j->message)
+                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
+                                       "Failed to connect to %s, retrying: %s", v->uri, j->message);
+                else
+                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
+                                       "Failed to connect to %s, retrying: %m", v->uri);
+                connect_job_free(j);
+                virt_schedule_reconnect(v);
+                return;
+        }
+        v->conn = TAKE_PTR(j->conn);
+        connect_job_free(j);
+
+        r = virt_setup(v);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to set up the connection to %s, retrying: %m", v->uri);
+                virt_disconnect(v);
+                virt_schedule_reconnect(v);
+                return;
+        }
+        log_info("Connected to %s (%s), %u machines.", v->uri, v->host.type, (unsigned) hashmap_size(v->machines));
+        v->attempt = 0;
+        v->ops->connected(v, true, v->userdata);
+}
+
+static int virt_connect(Virt *v) {
+        ConnectJob *j;
+        int r;
+
+        j = calloc(1, sizeof(ConnectJob));
+        if (!j)
+                return -ENOMEM;
+        j->v = v;
+        j->uri = strdup(v->uri);
+        if (!j->uri) {
+                free(j);
+                return -ENOMEM;
+        }
+        r = worker_pool_submit(v->workers, connect_work, connect_done, connect_abandon, j);
+        if (r < 0) {
+                connect_job_free(j);
+                return r;
+        }
+        v->connecting = true;
+        return 0;
+}
+
+static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata) {
+        Virt *v = userdata;
+        int r;
+
+        v->reconnect_source = sd_event_source_disable_unref(v->reconnect_source);
+        r = virt_connect(v);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start connecting to %s: %m", v->uri);
+                virt_schedule_reconnect(v);
+        }
+        return 0;
+}
+
+static int lost_dispatch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Virt *v = userdata;
+        uint64_t n;
+
+        (void) read(fd, &n, sizeof(n));
+        if (!v->conn || virConnectIsAlive(v->conn) == 1)
+                return 0;
+        log_warning("Lost the connection to %s; reconnecting.", v->uri);
+        virt_disconnect(v);
+        v->attempt = 0;
+        virt_schedule_reconnect(v);
+        return 0;
+}
+
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret) {
+        _cleanup_(virt_freep) Virt *v = NULL;
+        static bool initialized = false;
+        int r;
+
+        if (!initialized) {
+                if (virInitialize() < 0)
+                        return virt_last_error(NULL);
+                virSetErrorFunc(NULL, error_silence);
+                /* Before any connection is opened: libvirt binds its event loop at the first open. */
+                r = virt_event_register(e);
+                if (r < 0)
+                        return r;
+                initialized = true;
+        }
+
+        v = calloc(1, sizeof(Virt));
+        if (!v)
+                return -ENOMEM;
+        v->event = sd_event_ref(e);
+        v->ops = ops;
+        v->userdata = userdata;
+        v->lost_fd = -EBADF;
+        for (size_t i = 0; i < _CALLBACK_MAX; i++)
+                v->callback_ids[i] = -1;
+        v->uri = strdup(uri);
+        v->machines = hashmap_new();
+        if (!v->uri || !v->machines)
+                return -ENOMEM;
+        v->lost_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->lost_fd < 0)
+                return negative_errno();
+        r = sd_event_add_io(e, &v->lost_source, v->lost_fd, EPOLLIN, lost_dispatch, v);
+        if (r < 0)
+                return r;
+        r = worker_pool_new(e, WORKERS_MAX, &v->workers);
+        if (r < 0)
+                return r;
+        r = virt_connect(v);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+Virt *virt_free(Virt *v) {
+        Machine *m;
+
+        if (!v)
+                return NULL;
+        /* First, so that no connect finishes into a half-freed Virt. */
+        v->workers = worker_pool_free(v->workers);
+        if (v->conn) {
+                for (size_t i = 0; i < _CALLBACK_MAX; i++)
+                        if (v->callback_ids[i] >= 0 && virConnectDomainEventDeregisterAny(v->conn, v->callback_ids[i]) < 0)
+                                (void) virt_last_error(NULL);
+                if (v->close_registered && virConnectUnregisterCloseCallback(v->conn, close_cb) < 0)
+                        (void) virt_last_error(NULL);
+                virConnectClose(v->conn);
+        }
+        HASHMAP_FOREACH(m, v->machines)
+                machine_free(m);
+        hashmap_free(v->machines);
+        virt_host_done(&v->host);
+        sd_event_source_disable_unref(v->reconnect_source);
+        sd_event_source_disable_unref(v->lost_source);
+        safe_close(v->lost_fd);
+        sd_event_unref(v->event);
+        free(v->uri);
+        free(v);
+        return NULL;
+}
+
+bool virt_is_connected(const Virt *v) {
+        return v && v->conn;
+}
+
+void *virt_userdata(const Virt *v) {
+        return v->userdata;
+}
+
+const VirtHost *virt_host(const Virt *v) {
+        return &v->host;
+}
+
+Hashmap *virt_machines(const Virt *v) {
+        return v->machines;
+}
+
+Machine *virt_machine_find(const Virt *v, const char *uuid_or_name) {
+        Machine *m = hashmap_get(v->machines, uuid_or_name);
+
+        if (m)
+                return m;
+        HASHMAP_FOREACH(m, v->machines)
+                if (streq(m->name, uuid_or_name))
+                        return m;
+        return NULL;
+}
+
+/* --- calls in the workers -------------------------------------------------------------------- */
+
+typedef struct CallJob {
+        virConnectPtr conn;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        int what;               /* a MachineAction, or -1: the capabilities */
+        VirtReplyFn reply;
+        void *userdata;
+        int r;
+        char *message;
+        char *result;
+} CallJob;
+
+static void call_job_free(CallJob *j) {
+        virConnectClose(j->conn);
+        free(j->message);
+        free(j->result);
+        free(j);
+}
+
+static int domain_action(virDomainPtr d, MachineAction a) {
+        switch (a) {
+        case MACHINE_START:
+                return virDomainCreate(d);
+        case MACHINE_SHUTDOWN:
+                return virDomainShutdown(d);
+        case MACHINE_REBOOT:
+                return virDomainReboot(d, 0);
+        case MACHINE_RESET:
+                return virDomainReset(d, 0);
+        case MACHINE_DESTROY:
+                return virDomainDestroy(d);
+        case MACHINE_SUSPEND:
+                return virDomainSuspend(d);
+        case MACHINE_RESUME:
+                return virDomainResume(d);
+        default:
+                return -1;
+        }
+}
+
+static void call_work(void *data) {
+        CallJob *j = data;
+        virDomainPtr d;
+
+        if (j->what < 0) {
+                j->result = virConnectGetCapabilities(j->conn);
+                j->r = j->result ? 0 : virt_last_error(&j->message);
+                return;
+        }
+        d = virDomainLookupByUUIDString(j->conn, j->uuid);
+        if (!d || domain_action(d, j->what) < 0)
+                j->r = virt_last_error(&j->message);
+        if (d)
+                virDomainFree(d);
+}
+
+static void call_done(void *data) {
+        CallJob *j = data;
+
+        j->reply(j->r, j->message, j->result, j->userdata);
+        call_job_free(j);
+}
+
+static void call_abandon(void *data) {
+        /* The daemon is exiting: the caller's userdata belongs to the loop, which is going away. */
+        call_job_free(data);
+}
+
+static int virt_call(Virt *v, const char *uuid, int what, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        if (!v->conn)
+                return -AIM_ENOTCONN;
+        j = calloc(1, sizeof(CallJob));
+        if (!j)
+                return -ENOMEM;
+        *j = (CallJob) { .conn = v->conn, .what = what, .reply = reply, .userdata = userdata };
+        if (uuid)
+                memcpy(j->uuid, uuid, sizeof(j->uuid));
+        virConnectRef(j->conn);
+        r = worker_pool_submit(v->workers, call_work, call_done, call_abandon, j);
+        if (r < 0)
+                call_job_free(j);
+        return r;
+}
+
+int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata) {
+        if (a < 0 || a >= _MACHINE_ACTION_MAX)
+                return -EINVAL;
+        return virt_call(v, m->uuid, a, reply, userdata);
+}
+
+int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata) {
+        return virt_call(v, NULL, -1, reply, userdata);
+}

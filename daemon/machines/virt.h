@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* virt.h — the hypervisor: libvirt connection on the event loop, reconnects, machines and their events */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "machines/domain-xml.h"
+#include "util/hashmap.h"
+#include "util/macro.h"
+
+typedef struct Virt Virt;
+
+/* What we know of one domain, kept current from libvirt's events. */
+typedef struct Machine {
+        Virt *virt;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        char *name;
+        char *path;             /* the D-Bus layer's: its object path */
+        int state, reason;      /* virDomainState and its reason */
+        uint32_t vcpus;
+        uint64_t memory_kib, max_memory_kib;
+        bool persistent, autostart;
+        DomainDevices devices;
+        bool seen;              /* resync: still there */
+} Machine;
+
+/* What the hypervisor says about the host. */
+typedef struct VirtHost {
+        char *type;
+        char *cpu_model;
+        uint32_t cpus;
+        uint64_t memory_kib;
+} VirtHost;
+
+/* How the D-Bus layer hears of changes; all run in the loop's thread. */
+typedef struct VirtOps {
+        void (*connected)(Virt *v, bool connected, void *userdata);
+        void (*machine_new)(Virt *v, Machine *m, void *userdata);
+        void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, void *userdata);
+        void (*machine_state)(Virt *v, Machine *m, void *userdata);
+        void (*machine_gone)(Virt *v, Machine *m, void *userdata);      /* m is freed after it */
+} VirtOps;
+
+typedef enum MachineAction {
+        MACHINE_START,
+        MACHINE_SHUTDOWN,
+        MACHINE_REBOOT,
+        MACHINE_RESET,
+        MACHINE_DESTROY,
+        MACHINE_SUSPEND,
+        MACHINE_RESUME,
+        _MACHINE_ACTION_MAX,
+        _MACHINE_ACTION_INVALID = -EINVAL,
+} MachineAction;
+
+/* The answer to an asynchronous call: r < 0 with message set on failure; result (may be NULL) on
+ * success. Runs in the loop's thread. */
+typedef void (*VirtReplyFn)(int r, const char *message, const char *result, void *userdata);
+
+/* Sets libvirt up on the loop e (once per process) and starts connecting to uri in the background;
+ * the connection comes and goes by itself from then on. */
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret);
+Virt *virt_free(Virt *v);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
+
+bool virt_is_connected(const Virt *v);
+void *virt_userdata(const Virt *v);
+const VirtHost *virt_host(const Virt *v);
+Hashmap *virt_machines(const Virt *v);
+Machine *virt_machine_find(const Virt *v, const char *uuid_or_name);
+
+/* Run in a worker thread (libvirt calls can take seconds); reply is called exactly once when these
+ * return >= 0. -AIM_ENOTCONN while disconnected. */
+int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata);
+int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata);
+
+/* libvirt's last error in this thread as a negative errno, and its message (may be NULL). */
+int virt_last_error(char **ret_message);

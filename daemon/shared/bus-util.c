@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-util.c — small sd-bus helpers shared by the *-dbus.c files */
+#include <stdbool.h>
+
+#include "shared/bus-util.h"
+
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", (int) *(bool *) userdata);
+}
+
+int bus_add_object_kind(sd_bus *bus, const char *prefix, const char *interface, const sd_bus_vtable *vtable,
+                        sd_bus_object_find_t find, sd_bus_node_enumerator_t enumerate, void *userdata) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus, NULL, prefix, interface, vtable, find, userdata);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, prefix, enumerate, userdata);
+}

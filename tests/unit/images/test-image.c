@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-image.c — format detection, archive recognition, path rules, atomic publishing */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "images/image.h"
+#include "images/archive.h"
+
+static char dir[] = "/tmp/test-image.XXXXXX";
+static char root[300], outside[300];
+
+static void test_format_from_header(void **state) {
+        static uint8_t h[IMAGE_HEADER_SIZE];
+
+        memset(h, 0, sizeof(h));
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "raw");
+        assert_string_equal(image_format_from_header(h, 0), "raw");
+        memcpy(h, "QFI\xfb\0\0\0\3", 8);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "qcow2");
+        assert_string_equal(image_format_from_header(h, 3), "raw");     /* too short to tell */
+        memcpy(h, "KDMV", 4);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "vmdk");
+        memcpy(h, "# Disk DescriptorFile\n", 22);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "vmdk");
+        memset(h, 0, 64);
+        memcpy(h, "<<< Oracle VM VirtualBox Disk Image >>>\n", 40);
+        memcpy(h + 0x40, "\x7f\x10\xda\xbe", 4);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "vdi");
+        memset(h, 0, 0x50);
+        memcpy(h, "vhdxfile", 8);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "vhdx");
+        memset(h, 0, 8);
+        memcpy(h + 0x8000, "\1CD001\1", 7);
+        assert_string_equal(image_format_from_header(h, sizeof(h)), "iso");
+        assert_string_equal(image_format_from_header(h, 0x8004), "raw");
+}
+
+static void test_archive_probe(void **state) {
+        static uint8_t h[ARCHIVE_PROBE_SIZE];
+
+        memset(h, 0, sizeof(h));
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_NONE);
+        memcpy(h, "\x1f\x8b\x08", 3);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_GZIP);
+        memcpy(h, "\xfd" "7zXZ\0", 6);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_XZ);
+        memcpy(h, "\x28\xb5\x2f\xfd", 4);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_ZSTD);
+        memcpy(h, "BZh9", 4);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_BZIP2);
+        memset(h, 0, 8);
+        memcpy(h, "vm.ovf", 6);
+        memcpy(h + 257, "ustar\0" "00", 8);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_TAR);
+        assert_int_equal(archive_probe(h, 260), ARCHIVE_NONE);
+        memcpy(h, "QFI\xfb", 4);
+        memset(h + 257, 0, 8);
+        assert_int_equal(archive_probe(h, sizeof(h)), ARCHIVE_NONE);
+        assert_string_equal(archive_kind_to_string(ARCHIVE_ZSTD), "zstd");
+}
+
+static void test_member_is_disk(void **state) {
+        assert_true(archive_member_is_disk("disk1.vmdk"));
+        assert_true(archive_member_is_disk("./images/root.img"));
+        assert_true(archive_member_is_disk("disk"));
+        assert_false(archive_member_is_disk("vm.ovf"));
+        assert_false(archive_member_is_disk("VM.OVF"));
+        assert_false(archive_member_is_disk("vm.mf"));
+        assert_false(archive_member_is_disk("vm.cert"));
+        assert_false(archive_member_is_disk("dir/"));
+        assert_false(archive_member_is_disk(".hidden"));
+}
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void test_open_beneath(void **state) {
+        const char *why = NULL;
+        int fd = -1, rootfd;
+
+        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(rootfd >= 0);
+        fd = open_beneath(rootfd, "a.img", O_RDONLY, 0);
+        assert_true(fd >= 0);
+        close(fd);
+        fd = open_beneath(rootfd, "sub/inner-link", O_RDONLY, 0);   /* a symlink that stays inside */
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(open_beneath(rootfd, "../outside/secret", O_RDONLY, 0), -EXDEV);
+        assert_int_equal(open_beneath(rootfd, "/etc/passwd", O_RDONLY, 0), -EXDEV);
+        assert_int_equal(open_beneath(rootfd, "abs-link", O_RDONLY, 0), -EXDEV);
+        assert_int_equal(open_beneath(rootfd, "rel-link", O_RDONLY, 0), -EXDEV);
+        assert_int_equal(open_beneath(rootfd, "sub/up/outside/secret", O_RDONLY, 0), -EXDEV);
+        close(rootfd);
+
+        assert_int_equal(image_open_source(root, "a.img", &fd, &why), 0);
+        close(fd);
+        assert_int_equal(image_open_source(root, "../outside/secret", &fd, &why), -EINVAL);
+        assert_int_equal(image_open_source(root, "/etc/passwd", &fd, &why), -EINVAL);
+        assert_int_equal(image_open_source(root, "abs-link", &fd, &why), -EINVAL);
+        assert_string_equal(why, "leads outside its directory");
+        assert_int_equal(image_open_source(root, "sub", &fd, &why), -EINVAL);
+        assert_string_equal(why, "is not a regular file");
+        assert_int_equal(image_open_source(root, "fifo", &fd, &why), -EINVAL);  /* and no hang */
+        assert_int_equal(image_open_source(root, "missing", &fd, &why), -ENOENT);
+        assert_int_equal(image_open_source(root, "", &fd, &why), -EINVAL);
+}
+
+static void test_open_target(void **state) {
+        const char *why = NULL;
+        char *name = NULL;
+        int fd = -1;
+
+        assert_int_equal(image_open_target(root, "sub/new.img", &fd, &name, &why), 0);
+        assert_string_equal(name, "new.img");
+        free(name);
+        close(fd);
+        assert_int_equal(image_open_target(root, "top.img", &fd, &name, &why), 0);
+        free(name);
+        close(fd);
+        assert_int_equal(image_open_target(root, "nodir/x.img", &fd, &name, &why), -ENOENT);
+        assert_int_equal(image_open_target(root, "sub/.hidden", &fd, &name, &why), -EINVAL);
+        assert_int_equal(image_open_target(root, "sub/", &fd, &name, &why), -EINVAL);
+        assert_int_equal(image_open_target(root, "../x.img", &fd, &name, &why), -EINVAL);
+        assert_int_equal(image_open_target(root, "sub/up/outside/x.img", &fd, &name, &why), -EINVAL);
+        assert_int_equal(image_open_target(root, "a.img/x.img", &fd, &name, &why), -EINVAL);
+}
+
+/* Copies root/a.img to root/sub/NAME through the whole ImageCopy path. */
+static int copy_to(const char *name, bool overwrite, const char *checksum, char *message) {
+        ImageCopy c;
+        CopyMethod m;
+        const char *why;
+        int r;
+
+        image_copy_init(&c);
+        assert_int_equal(image_open_source(root, "a.img", &c.source_fd, &why), 0);
+        {
+                char path[300];
+
+                snprintf(path, sizeof(path), "sub/%s", name);
+                assert_int_equal(image_open_target(root, path, &c.dir_fd, &c.name, &why), 0);
+        }
+        c.overwrite = overwrite;
+        if (checksum)
+                assert_int_equal(checksum_parse(checksum, &c.checksum), 0);
+        r = image_copy_data(&c, &m, message, 256);
+        if (r >= 0)
+                r = image_copy_publish(&c, message, 256);
+        image_copy_done(&c);
+        return r;
+}
+
+static void test_copy_publish(void **state) {
+        char message[256], path[400], buf[64] = {};
+        struct stat st;
+        int fd, n = 0;
+
+        assert_int_equal(copy_to("one.img", false, NULL, message), 0);
+        snprintf(path, sizeof(path), "%s/sub/one.img", root);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(read(fd, buf, sizeof(buf) - 1), 11);
+        assert_string_equal(buf, "image bytes");
+        close(fd);
+
+        /* Never over an existing image unless asked. */
+        write_file(path, "precious");
+        assert_int_equal(copy_to("one.img", false, NULL, message), -EEXIST);
+        assert_non_null(strstr(message, "not replaced"));
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 8);
+        assert_int_equal(copy_to("one.img", true, NULL, message), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 11);
+
+        /* A mismatch publishes nothing. */
+        assert_int_equal(copy_to("two.img", false, "md5:00000000000000000000000000000000", message), -EBADMSG);
+        assert_non_null(strstr(message, "Checksum mismatch"));
+        snprintf(path, sizeof(path), "%s/sub/two.img", root);
+        assert_int_equal(stat(path, &st), -1);
+
+        /* What a killed worker may leave where there is no O_TMPFILE is removed at start. */
+        snprintf(path, sizeof(path), "%s/sub/" IMAGE_TEMP_PREFIX "0123456789abcdef", root);
+        write_file(path, "partial");
+        fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        n = openat(fd, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(fd);
+        assert_int_equal(image_remove_temporaries(n), 1);
+        assert_int_equal(stat(path, &st), -1);
+        close(n);
+}
+
+static int setup(void **state) {
+        char path[400];
+
+        if (!mkdtemp(dir))
+                return -1;
+        snprintf(root, sizeof(root), "%s/root", dir);
+        snprintf(outside, sizeof(outside), "%s/outside", dir);
+        if (mkdir(root, 0755) < 0 || mkdir(outside, 0755) < 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/secret", outside);
+        write_file(path, "secret");
+        snprintf(path, sizeof(path), "%s/a.img", root);
+        write_file(path, "image bytes");
+        snprintf(path, sizeof(path), "%s/sub", root);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/abs-link", root);
+        if (symlink("/etc/passwd", path) < 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/rel-link", root);
+        if (symlink("../outside/secret", path) < 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/sub/up", root);
+        if (symlink("../..", path) < 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/sub/inner-link", root);
+        if (symlink("../a.img", path) < 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/fifo", root);
+        return mkfifo(path, 0644);
+}
+
+static int teardown(void **state) {
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_format_from_header),
+                cmocka_unit_test(test_archive_probe),
+                cmocka_unit_test(test_member_is_disk),
+                cmocka_unit_test(test_open_beneath),
+                cmocka_unit_test(test_open_target),
+                cmocka_unit_test(test_copy_publish),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-vlan.c — VLAN validation, conflict detection, rollback and persistence against a fake link table */
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shared/errors.h"
+#include "network/vlan.h"
+
+/* The fake kernel: the ops edit the link table the way the kernel's notifications would, and the
+ * step numbered fail_at (1-based, counting every op) is refused with fail_errno. */
+typedef struct Fake {
+        int next_ifindex;
+        int calls;
+        int fail_at;
+        int fail_errno;
+        const char *record;     /* when set, every step must find this file (the write-ahead record) */
+} Fake;
+
+static int fake_step(Network *n) {
+        Fake *f = n->ops_data;
+
+        f->calls++;
+        if (f->record)
+                assert_int_equal(access(f->record, F_OK), 0);
+        return f->fail_at == f->calls ? -f->fail_errno : 0;
+}
+
+static int fake_add(Network *n, const char *name, const char *kind, int parent, uint16_t tag, uint32_t mtu,
+                    unsigned flags, int *ret_ifindex) {
+        Fake *f = n->ops_data;
+        Link l = { .ifindex = f->next_ifindex++, .parent = parent, .vlan_id = tag, .mtu = mtu ?: 1500,
+                   .flags = flags, .operstate = flags & IFF_UP ? IF_OPER_UP : IF_OPER_DOWN };
+
+        if (link_table_get_by_name(n->links, name))
+                return -EEXIST;
+        strncpy(l.name, name, sizeof(l.name) - 1);
+        strncpy(l.kind, kind, sizeof(l.kind) - 1);
+        assert_int_equal(link_table_update(n->links, &l, NULL), 0);
+        *ret_ifindex = l.ifindex;
+        return 0;
+}
+
+static int fake_create_vlan(Network *n, const char *name, int parent, uint16_t tag, uint32_t mtu, int *ret) {
+        int r = fake_step(n);
+
+        return r < 0 ? r : fake_add(n, name, "vlan", parent, tag, mtu, 0, ret);
+}
+
+static int fake_create_bridge(Network *n, const char *name, uint32_t mtu, bool up, int *ret) {
+        int r = fake_step(n);
+
+        return r < 0 ? r : fake_add(n, name, "bridge", 0, 0, mtu, up ? IFF_UP : 0, ret);
+}
+
+static int fake_set_link(Network *n, int ifindex, const LinkSettings *s) {
+        Link *l = link_table_get(n->links, ifindex), copy;
+        int r = fake_step(n);
+
+        if (r < 0)
+                return r;
+        if (!l)
+                return -ENODEV;
+        copy = *l;
+        if (s->master >= 0)
+                copy.master = s->master;
+        if (s->mtu > 0)
+                copy.mtu = s->mtu;
+        if (s->up >= 0)
+                copy.flags = s->up ? copy.flags | IFF_UP : copy.flags & ~IFF_UP;
+        return link_table_update(n->links, &copy, NULL);
+}
+
+static int fake_delete_link(Network *n, int ifindex) {
+        Link *l;
+        int r = fake_step(n);
+
+        if (r < 0)
+                return r;
+        if (!link_table_remove(n->links, ifindex, NULL))
+                return -ENODEV;
+        /* Deleting a bridge releases its ports. */
+        HASHMAP_FOREACH(l, n->links->by_index)
+                if (l->master == ifindex) {
+                        Link copy = *l;
+
+                        copy.master = 0;
+                        assert_int_equal(link_table_update(n->links, &copy, NULL), 0);
+                }
+        return 0;
+}
+
+static const NetworkOps fake_ops = {
+        .create_vlan = fake_create_vlan,
+        .create_bridge = fake_create_bridge,
+        .set_link = fake_set_link,
+        .delete_link = fake_delete_link,
+};
+
+static Fake fake;
+
+static Network *fake_network(void) {
+        Network *n;
+
+        assert_int_equal(network_new(&n), 0);
+        fake = (Fake) { .next_ifindex = 100 };
+        n->ops = &fake_ops;
+        n->ops_data = &fake;
+        return n;
+}
+
+static void add_link(Network *n, int ifindex, const char *name, const char *kind, int parent, uint16_t tag, int master,
+                     bool up) {
+        Link l = { .ifindex = ifindex, .parent = parent, .vlan_id = tag, .master = master, .mtu = 1500,
+                   .flags = up ? IFF_UP : 0 };
+
+        strcpy(l.name, name);
+        strcpy(l.kind, kind);
+        assert_int_equal(link_table_update(n->links, &l, NULL), 0);
+}
+
+/* The table as text, ifindex order: what "nothing changed" is compared by. */
+static char *snapshot(Network *n) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        for (int i = 1; i < 200; i++) {
+                Link *l = link_table_get(n->links, i);
+
+                if (l)
+                        fprintf(f, "%d %s %s p%d t%u m%d mtu%u %s\n", l->ifindex, l->name, l->kind, l->parent, l->vlan_id,
+                                l->master, l->mtu, link_is_up(l) ? "up" : "down");
+        }
+        fclose(f);
+        return buf;
+}
+
+/* The table must read as before: the fake kernel was left as it was found. */
+static void assert_unchanged(Network *n, const char *before) {
+        char *now = snapshot(n);
+
+        assert_string_equal(now, before);
+        free(now);
+}
+
+static int validate(VlanSpec spec, char **message) {
+        char buf[IFNAMSIZ];
+
+        *message = NULL;
+        return vlan_spec_validate(&spec, buf, message);
+}
+
+#define assert_invalid(spec, word) do {                                        \
+                char *_m;                                                       \
+                assert_int_equal(validate(spec, &_m), -EINVAL);                 \
+                assert_non_null(_m);                                            \
+                assert_non_null(strstr(_m, word));                              \
+                free(_m);                                                       \
+        } while (0)
+
+static void test_validate(void **state) {
+        char buf[IFNAMSIZ], *m = NULL;
+        VlanSpec ok = { .parent = "eth0", .tag = 100, .bridge = "br100" };
+
+        assert_int_equal(vlan_spec_validate(&ok, buf, &m), 0);
+        assert_string_equal(ok.name, "eth0.100");
+        assert_int_equal(ok.mtu, 0);
+
+        assert_invalid(((VlanSpec) { .parent = "", .tag = 1, .bridge = "b" }), "parent");
+        assert_invalid(((VlanSpec) { .parent = "a/b", .tag = 1, .bridge = "b" }), "parent");
+        assert_invalid(((VlanSpec) { .parent = "..", .tag = 1, .bridge = "b" }), "parent");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 0, .bridge = "b" }), "tag");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 4095, .bridge = "b" }), "tag");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b:r" }), "bridge");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b", .name = "x y" }), "option name");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b", .mtu = 0, .mtu_set = true }), "option mtu");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b", .mtu = 67, .mtu_set = true }), "option mtu");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b", .mtu = 65536, .mtu_set = true }), "option mtu");
+        /* "<parent>.<tag>" must fit the kernel's 15 bytes: 12 + 1 + 4 does not. */
+        assert_invalid(((VlanSpec) { .parent = "abcdefghijkl", .tag = 4094, .bridge = "b" }), "15");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "eth0" }), "bridge");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "eth0.1" }), "bridge");
+        assert_invalid(((VlanSpec) { .parent = "eth0", .tag = 1, .bridge = "b", .name = "eth0" }), "option name");
+
+        /* With an explicit name the long parent is fine. */
+        ok = (VlanSpec) { .parent = "abcdefghijkl", .tag = 4094, .bridge = "b", .name = "v4094", .mtu = 9000,
+                          .mtu_set = true };
+        assert_int_equal(vlan_spec_validate(&ok, buf, &m), 0);
+        assert_int_equal(ok.mtu, 9000);
+
+        assert_int_equal(vlan_delete_args_validate("eth0", 4094, "br", &m), 0);
+        assert_int_equal(vlan_delete_args_validate("eth0", 0, "br", &m), -EINVAL);
+        free(m);
+}
+
+static int plan(Network *n, VlanSpec spec, VlanPlan *p, char **message) {
+        char buf[IFNAMSIZ];
+
+        assert_int_equal(vlan_spec_validate(&spec, buf, message), 0);
+        return vlan_plan(n->links, &spec, p, message);
+}
+
+#define assert_conflict(n, spec, r_expected, word) do {                        \
+                VlanPlan _p;                                                    \
+                char *_m = NULL;                                                \
+                assert_int_equal(plan(n, spec, &_p, &_m), r_expected);          \
+                assert_non_null(_m);                                            \
+                assert_non_null(strstr(_m, word));                              \
+                free(_m);                                                       \
+        } while (0)
+
+static void test_conflicts(void **state) {
+        Network *n = fake_network();
+        VlanPlan p;
+        char *m = NULL, *before;
+
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        add_link(n, 2, "eth1", "", 0, 0, 0, true);
+        add_link(n, 3, "eth0.10", "dummy", 0, 0, 0, false);     /* another kind */
+        add_link(n, 4, "eth0.11", "vlan", 2, 11, 0, false);     /* another parent */
+        add_link(n, 5, "eth0.12", "vlan", 1, 120, 0, false);    /* another tag */
+        add_link(n, 6, "brX", "bridge", 0, 0, 0, true);
+        add_link(n, 7, "eth0.13", "vlan", 1, 13, 6, true);      /* a port of another bridge */
+        add_link(n, 8, "v14", "vlan", 1, 14, 0, true);          /* tag 14 taken under another name */
+        add_link(n, 9, "eth0.15", "vlan", 1, 15, 6, true);      /* exactly as asked below */
+        before = snapshot(n);
+
+        assert_conflict(n, ((VlanSpec) { .parent = "eth9", .tag = 10, .bridge = "b" }), -AIM_ENOTFOUND, "eth9");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 10, .bridge = "b" }), -AIM_ECONFLICT, "dummy");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 11, .bridge = "b" }), -AIM_ECONFLICT, "eth1");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 12, .bridge = "b" }), -AIM_ECONFLICT, "tag 120");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 13, .bridge = "b" }), -AIM_ECONFLICT, "brX");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 14, .bridge = "b" }), -AIM_ECONFLICT, "v14");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 20, .bridge = "eth1" }), -AIM_ECONFLICT, "not a bridge");
+        assert_conflict(n, ((VlanSpec) { .parent = "eth0", .tag = 20, .bridge = "b", .mtu = 9000, .mtu_set = true }),
+                        -EINVAL, "MTU of parent");
+
+        /* As asked: nothing to do. */
+        assert_int_equal(plan(n, (VlanSpec) { .parent = "eth0", .tag = 15, .bridge = "brX" }, &p, &m), 0);
+        assert_true(vlan_plan_is_noop(&p));
+        /* New: everything to do. */
+        assert_int_equal(plan(n, (VlanSpec) { .parent = "eth0", .tag = 30, .bridge = "br30" }, &p, &m), 0);
+        assert_int_equal(p.vlan, 0);
+        assert_int_equal(p.bridge, 0);
+        assert_true(p.enslave && p.vlan_up);
+
+        /* Planning changed nothing and called no op. */
+        assert_int_equal(fake.calls, 0);
+        assert_unchanged(n, before);
+        free(before);
+        network_free(n);
+}
+
+/* Every step of a fresh create fails in turn; each time the table must be as before. */
+static void test_rollback_fresh(void **state) {
+        for (int step = 1; step <= 3; step++) {
+                Network *n = fake_network();
+                VlanSpec spec = { .parent = "eth0", .tag = 40, .bridge = "br40" };
+                char buf[IFNAMSIZ], *m = NULL, *before;
+                VlanUndo undo;
+                VlanPlan p;
+
+                add_link(n, 1, "eth0", "", 0, 0, 0, true);
+                before = snapshot(n);
+                assert_int_equal(vlan_spec_validate(&spec, buf, &m), 0);
+                assert_int_equal(vlan_plan(n->links, &spec, &p, &m), 0);
+                fake.fail_at = step;
+                fake.fail_errno = EIO;
+                assert_int_equal(vlan_plan_apply(n, &spec, &p, &undo, &m), -EIO);
+                assert_non_null(m);
+                assert_non_null(strstr(m, step == 1 ? "VLAN link" : step == 2 ? "bridge" : "to bridge"));
+                assert_int_equal(undo.n, 0);
+                assert_unchanged(n, before);
+                free(before);
+                free(m);
+                network_free(n);
+        }
+}
+
+/* With links that existed (a down bridge, a VLAN outside any bridge): their settings come back. */
+static void test_rollback_existing(void **state) {
+        Network *n = fake_network();
+        VlanSpec spec = { .parent = "eth0", .tag = 41, .bridge = "br41", .mtu = 1400, .mtu_set = true };
+        char buf[IFNAMSIZ], *m = NULL, *before;
+        VlanUndo undo;
+        VlanPlan p;
+
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        add_link(n, 2, "br41", "bridge", 0, 0, 0, false);
+        add_link(n, 3, "eth0.41", "vlan", 1, 41, 0, false);
+        before = snapshot(n);
+        assert_int_equal(vlan_spec_validate(&spec, buf, &m), 0);
+        assert_int_equal(vlan_plan(n->links, &spec, &p, &m), 0);
+        assert_int_equal(p.vlan, 3);
+        assert_int_equal(p.bridge, 2);
+        assert_true(p.enslave && p.vlan_up && p.bridge_up);
+        assert_int_equal(p.vlan_mtu, 1400);
+
+        fake.fail_at = 2;       /* the bridge was set up (and to 1400); the VLAN step fails */
+        fake.fail_errno = EBUSY;
+        assert_int_equal(vlan_plan_apply(n, &spec, &p, &undo, &m), -EBUSY);
+        assert_unchanged(n, before);
+        free(m);
+
+        fake.fail_at = 0;
+        assert_int_equal(vlan_plan_apply(n, &spec, &p, &undo, &m), 0);
+        assert_int_equal(link_table_get(n->links, 3)->master, 2);
+        assert_int_equal(link_table_get(n->links, 3)->mtu, 1400);
+        assert_true(link_is_up(link_table_get(n->links, 2)));
+        /* The undo log of a success takes it all back too. */
+        assert_int_equal(vlan_undo(n, &undo), 0);
+        assert_unchanged(n, before);
+        free(before);
+        network_free(n);
+}
+
+static Vlan *create(Network *n, const char *parent, uint16_t tag, const char *bridge, bool *is_new) {
+        VlanSpec spec = { .parent = parent, .tag = tag, .bridge = bridge };
+        char buf[IFNAMSIZ], *m = NULL;
+        Vlan *v = NULL;
+
+        assert_int_equal(vlan_spec_validate(&spec, buf, &m), 0);
+        assert_int_equal(vlan_create(n, &spec, &v, is_new, &m), 0);
+        assert_null(m);
+        return v;
+}
+
+static void delete(Vlan *v) {
+        char *m = NULL;
+
+        assert_int_equal(vlan_delete(v, &m), 0);
+        vlan_free(v);
+}
+
+static void test_create_delete(void **state) {
+        Network *n = fake_network();
+        Link *l, *b;
+        bool is_new;
+        Vlan *v, *w;
+        char *before;
+
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        add_link(n, 2, "brpre", "bridge", 0, 0, 0, true);
+        add_link(n, 3, "eth0.52", "vlan", 1, 52, 0, false);
+        before = snapshot(n);
+
+        v = create(n, "eth0", 50, "br50", &is_new);
+        assert_true(is_new);
+        assert_true(v->created_vlan && v->created_bridge);
+        l = link_table_get_by_name(n->links, "eth0.50");
+        b = link_table_get_by_name(n->links, "br50");
+        assert_non_null(l);
+        assert_non_null(b);
+        assert_int_equal(l->master, b->ifindex);
+        assert_int_equal(b->n_ports, 1);
+        assert_ptr_equal(vlan_find(n, "eth0", 50), v);
+
+        /* Again: the same object, no op called. */
+        fake.calls = 0;
+        assert_ptr_equal(create(n, "eth0", 50, "br50", &is_new), v);
+        assert_false(is_new);
+        assert_int_equal(fake.calls, 0);
+
+        /* A second VLAN on the same bridge: the bridge stays until the last one goes. */
+        w = create(n, "eth0", 51, "br50", &is_new);
+        assert_false(w->created_bridge);
+        delete(v);
+        assert_null(link_table_get_by_name(n->links, "eth0.50"));
+        assert_non_null(link_table_get_by_name(n->links, "br50"));
+        assert_true(w->created_bridge);         /* ownership passed on */
+        delete(w);
+        assert_null(link_table_get_by_name(n->links, "br50"));
+
+        /* A bridge the daemon did not create is never deleted; an adopted VLAN leaves the bridge, stays. */
+        v = create(n, "eth0", 52, "brpre", &is_new);
+        assert_false(v->created_vlan || v->created_bridge);
+        delete(v);
+        assert_non_null(link_table_get_by_name(n->links, "brpre"));
+        assert_int_equal(link_table_get_by_name(n->links, "eth0.52")->master, 0);
+
+        /* Only the "up" the adoption did remains. */
+        link_table_get_by_name(n->links, "eth0.52")->flags &= ~IFF_UP;
+        assert_unchanged(n, before);
+        free(before);
+        network_free(n);
+}
+
+static void test_persistence(void **state) {
+        char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], *m = NULL;
+        Network *n = fake_network();
+        bool is_new;
+        Vlan *v;
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(network_state_open(n, dir), 0);
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        (void) create(n, "eth0", 60, "br60", &is_new);
+        (void) create(n, "eth0", 61, "br61", &is_new);
+        v = create(n, "eth0", 62, "br62", &is_new);
+        delete(v);
+        assert_int_equal(network_state_sync(n), 0);
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.60", dir);
+        assert_int_equal(access(path, F_OK), 0);
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.62", dir);
+        assert_int_equal(access(path, F_OK), -1);
+        /* A temporary file a crash left behind is cleaned up at the next start. */
+        snprintf(path, sizeof(path), "%s/network/.#vlan-eth0.99", dir);
+        fd = open(path, O_CREAT | O_WRONLY, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        network_free(n);
+
+        /* "Reboot": no VLANs in the kernel; eth0.61's name is taken by a dummy. */
+        n = fake_network();
+        assert_int_equal(network_state_open(n, dir), 0);
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        add_link(n, 2, "eth0.61", "dummy", 0, 0, 0, true);
+        assert_int_equal(network_state_restore(n), 2);
+        assert_int_equal(access(path, F_OK), -1);
+        v = vlan_find(n, "eth0", 60);
+        assert_non_null(v);
+        assert_null(v->conflict);
+        assert_true(v->created_vlan && v->created_bridge);
+        assert_int_equal(link_table_get_by_name(n->links, "eth0.60")->master,
+                         link_table_get_by_name(n->links, "br60")->ifindex);
+        v = vlan_find(n, "eth0", 61);
+        assert_non_null(v);
+        assert_non_null(v->conflict);
+        assert_non_null(strstr(v->conflict, "dummy"));
+        assert_string_equal(link_table_get_by_name(n->links, "eth0.61")->kind, "dummy");
+        /* Deleting the conflicting VLAN forgets it and leaves the dummy alone. */
+        assert_int_equal(vlan_delete(v, &m), 0);
+        vlan_free(v);
+        assert_non_null(link_table_get_by_name(n->links, "eth0.61"));
+        network_free(n);
+
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        assert_int_equal(system(path), 0);
+}
+
+/* kill -9 at any step of a CreateVlan must leave a record of it (which the next start re-applies),
+ * never links nobody records: the record is written before the kernel is touched, as making what
+ * is missing, and removed again when the call fails. */
+static void test_record_ahead(void **state) {
+        char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], *m = NULL;
+        Network *n = fake_network();
+        bool is_new;
+        Vlan *v;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(network_state_open(n, dir), 0);
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.70", dir);
+        fake.record = path;
+        v = create(n, "eth0", 70, "br70", &is_new);
+        assert_true(is_new && v->created_vlan && v->created_bridge);
+        assert_int_equal(fake.calls, 3);        /* VLAN link, bridge, enslave: each saw the record */
+        fake.record = NULL;
+
+        /* The bridge step fails: the rollback takes the record away too. */
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.71", dir);
+        fake.calls = 0;
+        fake.fail_at = 2;
+        fake.fail_errno = EPERM;
+        assert_int_equal(vlan_create(n, &(VlanSpec) { .parent = "eth0", .tag = 71, .bridge = "br71", .name = "eth0.71" },
+                                     &v, &is_new, &m), -EPERM);
+        free(m);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_null(link_table_get_by_name(n->links, "eth0.71"));
+        network_free(n);
+
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        assert_int_equal(system(path), 0);
+}
+
+static void test_link_table(void **state) {
+        LinkTable *t = link_table_new();
+        Link a = { .ifindex = 5, .name = "br0", .kind = "bridge", .mtu = 1500 };
+        Link p = { .ifindex = 6, .name = "eth0.7", .kind = "vlan", .parent = 2, .vlan_id = 7, .master = 5, .mtu = 1500 };
+        unsigned change;
+
+        assert_int_equal(link_table_update(t, &p, &change), 0);    /* port before its bridge, as in a dump */
+        assert_int_equal(change, LINK_CHANGE_NEW);
+        assert_int_equal(link_table_update(t, &a, NULL), 0);
+        link_table_recount_ports(t);
+        assert_int_equal(link_table_get(t, 5)->n_ports, 1);
+        assert_ptr_equal(link_table_get_vlan(t, 2, 7), link_table_get(t, 6));
+
+        /* A rename moves the name key; an MTU and operstate change are reported. */
+        strcpy(p.name, "v7");
+        p.mtu = 1400;
+        p.operstate = IF_OPER_UP;
+        assert_int_equal(link_table_update(t, &p, &change), 0);
+        assert_int_equal(change, LINK_CHANGE_NAME | LINK_CHANGE_MTU | LINK_CHANGE_OPERSTATE);
+        assert_null(link_table_get_by_name(t, "eth0.7"));
+        assert_ptr_equal(link_table_get_by_name(t, "v7"), link_table_get(t, 6));
+
+        /* Leaving the bridge, then going away. */
+        p.master = 0;
+        assert_int_equal(link_table_update(t, &p, &change), 0);
+        assert_int_equal(change, LINK_CHANGE_MASTER);
+        assert_int_equal(link_table_get(t, 5)->n_ports, 0);
+        assert_true(link_table_remove(t, 6, NULL));
+        assert_false(link_table_remove(t, 6, NULL));
+        assert_null(link_table_get_vlan(t, 2, 7));
+        assert_int_equal(link_table_size(t), 1);
+        assert_string_equal(operstate_to_string(IF_OPER_LOWERLAYERDOWN), "lowerlayerdown");
+        link_table_free(t);
+}
+
+static void test_nl_errors(void **state) {
+        assert_int_equal(nl_error_to_errno(0), 0);
+        assert_int_equal(nl_error_to_errno(-6 /* NLE_EXIST */), -EEXIST);
+        assert_int_equal(nl_error_to_errno(-31 /* NLE_NODEV */), -ENODEV);
+        assert_int_equal(nl_error_to_errno(-10 /* NLE_OPNOTSUPP */), -EOPNOTSUPP);
+        assert_int_equal(nl_error_to_errno(-1000), -EIO);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_validate),
+                cmocka_unit_test(test_conflicts),
+                cmocka_unit_test(test_rollback_fresh),
+                cmocka_unit_test(test_rollback_existing),
+                cmocka_unit_test(test_create_delete),
+                cmocka_unit_test(test_persistence),
+                cmocka_unit_test(test_record_ahead),
+                cmocka_unit_test(test_link_table),
+                cmocka_unit_test(test_nl_errors),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
