@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* bridge-bench.c — network.c's netlink path on the host kernel: N bridges, each made, brought up and
+/* bridge-bench.c — rtnl.c's netlink path on the host kernel: N bridges, each made, brought up and
  * given a veth port, then deleted; in a network namespace of its own. The veths are made (untimed)
  * beforehand with ip. Compare with bench/bridge-bench.sh's ip runs of the same steps. */
 #include <sched.h>
@@ -19,13 +19,13 @@ static double now(void) {
 int main(int argc, char *argv[]) {
         unsigned count = argc > 1 ? strtoul(argv[1], NULL, 10) : 100;
         int *bridges = calloc(count, sizeof(int));
-        Network *n = NULL;
+        Rtnl *n = NULL;
         double t0, t1, t2;
         int r;
 
-        if (!bridges || network_new(&n) < 0)
+        if (!bridges || rtnl_new(&n) < 0)
                 return EXIT_FAILURE;
-        r = network_open_netlink(n, NULL);
+        r = rtnl_open(n, NULL, NULL);
         if (r < 0) {
                 fprintf(stderr, "bridge-bench: netlink: %s\n", strerror(-r));
                 return EXIT_FAILURE;
@@ -52,7 +52,7 @@ int main(int argc, char *argv[]) {
                 }
         t2 = now();
         printf("n=%u create_s=%.3f delete_s=%.3f pairs_per_s=%.1f\n", count, t1 - t0, t2 - t1, count / (t2 - t0));
-        network_free(n);
+        rtnl_free(n);
         free(bridges);
         return EXIT_SUCCESS;
 }

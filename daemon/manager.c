@@ -10,7 +10,6 @@
 #include "images/image-dbus.h"
 #include "shared/log.h"
 #include "network/network-dbus.h"
-#include "network/rtnl.h"
 #include "manager.h"
 #include "machines/machine-dbus.h"
 #include "machines/virt.h"

@@ -2,6 +2,7 @@
 /* network-dbus.c — org.abiquo.Node1.Network and the org.abiquo.Node1.Vlan objects
  *
  * Only translation lives here: arguments in, polkit, vlan.c does the work, errors and signals out.
+ * Every Vlan object reaches the manager through its registry's back-pointer.
  * Vlan objects are served by a fallback vtable over the managed-VLAN table, so thousands of them cost
  * no per-object registration. */
 #include <errno.h>
@@ -13,9 +14,7 @@
 #include "shared/errors.h"
 #include "shared/log.h"
 #include "network/network-dbus.h"
-#include "network/rtnl.h"
 #include "util/strv.h"
-#include "network/vlan.h"
 
 #define NETWORK_ACTION    "org.abiquo.node1.manage-network"
 
@@ -60,20 +59,18 @@ static int on_state_sync(sd_event_source *s, void *userdata) {
         Network *n = userdata;
         int r;
 
-        r = network_state_sync(n);
+        r = vlan_registry_sync(n->vlans);
         if (r < 0)
                 log_warning_errno(r, "Failed to sync the network state directory: %m");
         return 0;
 }
 
-static void schedule_state_sync(Manager *m) {
-        Network *n = m->network;
-
-        if (!n->state_dirty)
+static void schedule_state_sync(Network *n) {
+        if (!vlan_registry_dirty(n->vlans))
                 return;
         if (!n->sync_source) {
-                if (sd_event_add_defer(m->event, &n->sync_source, on_state_sync, n) < 0) {
-                        (void) network_state_sync(n);
+                if (sd_event_add_defer(n->manager->event, &n->sync_source, on_state_sync, n) < 0) {
+                        (void) vlan_registry_sync(n->vlans);
                         return;
                 }
                 (void) sd_event_source_set_description(n->sync_source, "network-state-sync");
@@ -96,7 +93,7 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         r = read_options(message, &spec, error);
         if (r < 0)
                 return r;
-        r = vlan_spec_validate(&spec, name, &why);
+        r = vlan_spec_validate(&spec, name, NULL, &why);
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
 
@@ -109,10 +106,10 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         if (r == 0)
                 return 1;
 
-        v = hashmap_get(m->network->vlans, spec.name);
+        v = vlan_registry_get(m->network->vlans, spec.name);
         had_conflict = v && v->conflict;
-        r = vlan_create(m->network, &spec, &v, &is_new, &why);
-        schedule_state_sync(m);
+        r = vlan_create(m->network->vlans, &spec, &v, &is_new, &why);
+        schedule_state_sync(m->network);
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
         r = vlan_object_path(v, &path);
@@ -144,7 +141,7 @@ static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, 
         if (r < 0)
                 return r;
         r = vlan_delete(v, &why);
-        schedule_state_sync(m);
+        schedule_state_sync(m->network);
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
         (void) sd_bus_emit_object_removed(m->bus, path);
@@ -163,10 +160,10 @@ static int method_delete_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "sqs", &parent, &tag, &bridge);
         if (r < 0)
                 return r;
-        r = vlan_delete_args_validate(parent, tag, bridge, &why);
+        r = vlan_id_validate(parent, tag, bridge, NULL, &why);
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
-        v = vlan_find(m->network, parent, tag);
+        v = vlan_find(m->network->vlans, parent, tag);
         if (!v)
                 return aim_error(error, -AIM_ENOTFOUND, "No VLAN with tag %u on '%s' is managed here.", tag, parent);
         if (!streq(v->bridge, bridge))
@@ -190,10 +187,10 @@ static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_err
         Vlan *v;
         int r;
 
-        all = calloc(hashmap_size(m->network->vlans) + 1, sizeof(Vlan *));
+        all = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(Vlan *));
         if (!all)
                 return -ENOMEM;
-        HASHMAP_FOREACH(v, m->network->vlans)
+        HASHMAP_FOREACH(v, m->network->vlans->by_name)
                 all[n++] = v;
         qsort(all, n, sizeof(Vlan *), vlan_compare);
 
@@ -214,16 +211,17 @@ static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_vlan_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+/* Vlan.Delete() */
+static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Vlan *v = userdata;
 
-        return vlan_delete_authorized(v->network->on_change_userdata, message, v, error);
+        return vlan_delete_authorized(v->registry->manager, message, v, error);
 }
 
 static int property_get_mtu(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Vlan *v = userdata;
-        const Link *l = link_table_get_by_name(v->network->links, v->name);
+        const Link *l = link_table_get_by_name(v->registry->rtnl->links, v->name);
 
         return sd_bus_message_append(reply, "u", l ? l->mtu : 0);
 }
@@ -231,7 +229,7 @@ static int property_get_mtu(sd_bus *bus, const char *path, const char *interface
 static int property_get_operstate(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Vlan *v = userdata;
-        const Link *l = link_table_get_by_name(v->network->links, v->name);
+        const Link *l = link_table_get_by_name(v->registry->rtnl->links, v->name);
 
         /* A VLAN whose link is gone (deleted behind our back, or not re-applied) is "notpresent". */
         return sd_bus_message_append(reply, "s", l ? operstate_to_string(l->operstate) : "notpresent");
@@ -268,7 +266,7 @@ static const sd_bus_vtable vlan_vtable[] = {
         SD_BUS_PROPERTY("MTU", "u", property_get_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("OperState", "s", property_get_operstate, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Conflict", "s", property_get_conflict, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD("Delete", NULL, NULL, method_vlan_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Delete", NULL, NULL, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -282,7 +280,7 @@ static int vlan_object_find(sd_bus *bus, const char *path, const char *interface
         r = sd_bus_path_decode(path, VLAN_PATH_PREFIX, &name);
         if (r <= 0)
                 return r;
-        v = hashmap_get(m->network->vlans, name);
+        v = vlan_registry_get(m->network->vlans, name);
         if (!v)
                 return 0;
         *found = v;
@@ -295,10 +293,10 @@ static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         size_t n = 0;
         Vlan *v;
 
-        l = calloc(hashmap_size(m->network->vlans) + 1, sizeof(char *));
+        l = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        HASHMAP_FOREACH(v, m->network->vlans) {
+        HASHMAP_FOREACH(v, m->network->vlans->by_name) {
                 int r = vlan_object_path(v, &l[n]);
 
                 if (r < 0)
@@ -310,7 +308,7 @@ static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
 }
 
 /* The kernel changed a link (we did, or someone with "ip"): tell the subscribers of its VLAN object. */
-static void on_link_change(Network *n, const Link *old, const Link *new, unsigned change, void *userdata) {
+static void on_link_change(Rtnl *rtnl, const Link *old, const Link *new, unsigned change, void *userdata) {
         Manager *m = userdata;
         const char *names[2] = { new ? new->name : NULL, old && (!new || change & LINK_CHANGE_NAME) ? old->name : NULL };
 
@@ -321,7 +319,7 @@ static void on_link_change(Network *n, const Link *old, const Link *new, unsigne
 
                 if (!names[i])
                         continue;
-                v = hashmap_get(n->vlans, names[i]);
+                v = vlan_registry_get(m->network->vlans, names[i]);
                 if (!v || v->removing || vlan_object_path(v, &path) < 0)
                         continue;
                 if (all || (change & LINK_CHANGE_MTU && change & LINK_CHANGE_OPERSTATE))
@@ -333,35 +331,69 @@ static void on_link_change(Network *n, const Link *old, const Link *new, unsigne
         }
 }
 
-int network_start(Manager *m) {
+Network *network_free(Network *n) {
+        if (!n)
+                return NULL;
+        sd_event_source_disable_unref(n->sync_source);
+        vlan_registry_free(n->vlans);
+        rtnl_free(n->rtnl);
+        free(n);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Network *, network_free);
+
+static int network_new(Manager *m, Network **ret) {
+        _cleanup_(network_freep) Network *n = calloc(1, sizeof(Network));
+        int r;
+
+        if (!n)
+                return -ENOMEM;
+        n->manager = m;
+        r = rtnl_new(&n->rtnl);
+        if (r < 0)
+                return r;
+        r = vlan_registry_new(n->rtnl, &n->vlans);
+        if (r < 0)
+                return r;
+        n->vlans->manager = m;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+static void network_restore(Network *n, const char *state_dir) {
         Vlan *v;
         int r;
 
-        r = network_new(&m->network);
+        r = vlan_registry_open_state(n->vlans, state_dir);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot use %s/network, VLANs will not be persisted: %m", state_dir);
+                return;
+        }
+        r = vlan_registry_restore(n->vlans);
+        if (r < 0)
+                log_error_errno(r, "Failed to restore the VLANs from %s/network: %m", state_dir);
+        else if (r > 0)
+                log_info("Restored %d VLAN(s) from %s/network.", r, state_dir);
+        HASHMAP_FOREACH(v, n->vlans->by_name)
+                if (v->conflict)
+                        log_warning("VLAN %s (tag %u on %s, bridge %s) was not re-applied: %s", v->name, v->tag,
+                                    v->parent, v->bridge, v->conflict);
+        (void) vlan_registry_sync(n->vlans);
+}
+
+int network_start(Manager *m) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = network_new(m, &m->network);
         if (r < 0)
                 return log_oom();
-        r = network_open_netlink(m->network, m->event);
+        r = rtnl_open(m->network->rtnl, m->event, &why);
         if (r < 0)
-                return log_error_errno(r, "Failed to open netlink: %m");
-
-        r = network_state_open(m->network, m->config.state_dir);
-        if (r < 0)
-                log_warning_errno(r, "Cannot use %s/network, VLANs will not be persisted: %m", m->config.state_dir);
-        else {
-                r = network_state_restore(m->network);
-                if (r < 0)
-                        log_error_errno(r, "Failed to restore the VLANs from %s/network: %m", m->config.state_dir);
-                else if (r > 0)
-                        log_info("Restored %d VLAN(s) from %s/network.", r, m->config.state_dir);
-                HASHMAP_FOREACH(v, m->network->vlans)
-                        if (v->conflict)
-                                log_warning("VLAN %s (tag %u on %s, bridge %s) was not re-applied: %s", v->name,
-                                            v->tag, v->parent, v->bridge, v->conflict);
-                (void) network_state_sync(m->network);
-        }
-
-        m->network->on_change = on_link_change;
-        m->network->on_change_userdata = m;
+                return why ? log_error_errno(r, "Failed to open netlink: %s: %m", why) :
+                             log_error_errno(r, "Failed to open netlink: %m");
+        network_restore(m->network, m->config.state_dir);
+        rtnl_set_change_handler(m->network->rtnl, on_link_change, m);
 
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NETWORK_INTERFACE, network_vtable, m);
         if (r < 0)

@@ -3,6 +3,17 @@
 #pragma once
 
 #include "manager.h"
+#include "network/rtnl.h"
+#include "network/vlan.h"
+
+/* The network subsystem as the manager holds it. */
+typedef struct Network {
+        Manager *manager;
+        Rtnl *rtnl;
+        VlanRegistry *vlans;
+        sd_event_source *sync_source;   /* the deferred fsync of the state directory */
+} Network;
 
 /* Opens netlink, re-applies the persisted VLANs and publishes the interfaces. */
 int network_start(Manager *m);
+Network *network_free(Network *n);

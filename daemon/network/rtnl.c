@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rtnl.c — netlink (libnl-route-3): the live link table and the link operations VLANs are built of
+/* rtnl.c — the rtnetlink object (libnl-route-3): the live link table and the link operations VLANs
+ * are built of
  *
  * Two sockets: one for requests, which waits for each request's ACK, and one subscribed to
  * RTNLGRP_LINK, read from the event loop. The kernel broadcasts a link's RTM_NEWLINK/RTM_DELLINK
@@ -23,6 +24,7 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/vlan.h>
 
+#include "shared/errors.h"
 #include "shared/log.h"
 #include "network/rtnl.h"
 #include "util/hashmap.h"
@@ -37,7 +39,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
  * instead of libnl's default MSG_PEEK probe plus the read. */
 #define MSG_BUF_SIZE (64 * 1024)
 
-int nl_error_to_errno(int nle) {
+int rtnl_errno_from_nle(int nle) {
         static const int map[] = {
                 [NLE_FAILURE] = EIO,             [NLE_INTR] = EINTR,
                 [NLE_BAD_SOCK] = EBADF,          [NLE_AGAIN] = EAGAIN,
@@ -65,38 +67,37 @@ int nl_error_to_errno(int nle) {
         return e < (int) ELEMENTSOF(map) && map[e] ? -map[e] : -EIO;
 }
 
-int network_new(Network **ret) {
-        _cleanup_(network_freep) Network *n = calloc(1, sizeof(Network));
+int rtnl_new(Rtnl **ret) {
+        _cleanup_(rtnl_freep) Rtnl *rtnl = NULL;
 
-        if (!n)
+        assert_return(ret, -EINVAL);
+
+        rtnl = calloc(1, sizeof(Rtnl));
+        if (!rtnl)
                 return -ENOMEM;
-        n->state_fd = -EBADF;
-        n->state_fsync = true;
-        n->links = link_table_new();
-        n->vlans = hashmap_new();
-        n->vlans_by_key = hashmap_new();
-        if (!n->links || !n->vlans || !n->vlans_by_key)
+        rtnl->links = link_table_new();
+        if (!rtnl->links)
                 return -ENOMEM;
-        *ret = TAKE_PTR(n);
+        *ret = TAKE_PTR(rtnl);
         return 0;
 }
 
-Network *network_free(Network *n) {
-        if (!n)
+Rtnl *rtnl_free(Rtnl *rtnl) {
+        if (!rtnl)
                 return NULL;
-        if (n->vlans)
-                network_free_vlans(n);
-        sd_event_source_disable_unref(n->monitor_source);
-        sd_event_source_disable_unref(n->sync_source);
-        nl_socket_free(n->monitor);
-        nl_socket_free(n->request);
-        nl_cb_put(n->request_cb);
-        link_table_free(n->links);
-        hashmap_free(n->vlans);
-        hashmap_free(n->vlans_by_key);
-        safe_close(n->state_fd);
-        free(n);
+        sd_event_source_disable_unref(rtnl->monitor_source);
+        nl_socket_free(rtnl->monitor);
+        nl_socket_free(rtnl->request);
+        nl_cb_put(rtnl->request_cb);
+        link_table_free(rtnl->links);
+        free(rtnl);
         return NULL;
+}
+
+void rtnl_set_change_handler(Rtnl *rtnl, RtnlChangeHandler handler, void *userdata) {
+        assert(rtnl);
+        rtnl->on_change = handler;
+        rtnl->on_change_userdata = userdata;
 }
 
 static struct nla_policy link_policy[IFLA_MAX + 1] = {
@@ -125,7 +126,7 @@ static int link_parse(struct nlmsghdr *h, Link *l) {
 
         r = nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, link_policy);
         if (r < 0)
-                return nl_error_to_errno(r);
+                return rtnl_errno_from_nle(r);
         if (!tb[IFLA_IFNAME])
                 return -EBADMSG;
         *l = (Link) { .ifindex = ifi->ifi_index, .flags = ifi->ifi_flags };
@@ -149,13 +150,13 @@ static int link_parse(struct nlmsghdr *h, Link *l) {
         return 0;
 }
 
-static void network_notify(Network *n, const Link *old, const Link *new, unsigned change) {
-        if (n->on_change && change)
-                n->on_change(n, old, new, change, n->on_change_userdata);
+static void rtnl_notify(Rtnl *rtnl, const Link *old, const Link *new, unsigned change) {
+        if (rtnl->on_change && change)
+                rtnl->on_change(rtnl, old, new, change, rtnl->on_change_userdata);
 }
 
 /* One RTM_NEWLINK/RTM_DELLINK from the subscription or a dump, applied to table t. */
-static int link_message(Network *n, LinkTable *t, struct nlmsghdr *h, bool notify) {
+static int link_message(Rtnl *rtnl, LinkTable *t, struct nlmsghdr *h, bool notify) {
         struct ifinfomsg *ifi;
         Link l = {}, old = {};
         unsigned change;
@@ -174,7 +175,7 @@ static int link_message(Network *n, LinkTable *t, struct nlmsghdr *h, bool notif
 
         if (h->nlmsg_type == RTM_DELLINK) {
                 if (link_table_remove(t, ifi->ifi_index, &old) && notify)
-                        network_notify(n, &old, NULL, LINK_CHANGE_REMOVED);
+                        rtnl_notify(rtnl, &old, NULL, LINK_CHANGE_REMOVED);
                 return 0;
         }
         r = link_parse(h, &l);
@@ -194,19 +195,19 @@ static int link_message(Network *n, LinkTable *t, struct nlmsghdr *h, bool notif
         if (r < 0)
                 return r;
         if (notify)
-                network_notify(n, had ? &old : NULL, link_table_get(t, l.ifindex), change);
+                rtnl_notify(rtnl, had ? &old : NULL, link_table_get(t, l.ifindex), change);
         return 0;
 }
 
 typedef struct DumpContext {
-        Network *network;
+        Rtnl *rtnl;
         LinkTable *table;
         int error;
 } DumpContext;
 
 static int on_dump_message(struct nl_msg *msg, void *arg) {
         DumpContext *c = arg;
-        int r = link_message(c->network, c->table, nlmsg_hdr(msg), false);
+        int r = link_message(c->rtnl, c->table, nlmsg_hdr(msg), false);
 
         if (r < 0 && c->error == 0)
                 c->error = r;
@@ -214,21 +215,21 @@ static int on_dump_message(struct nl_msg *msg, void *arg) {
 }
 
 /* A full RTM_GETLINK dump into t (empty), on the request socket. */
-static int network_dump(Network *n, LinkTable *t) {
+static int rtnl_dump(Rtnl *rtnl, LinkTable *t) {
         _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
-        DumpContext c = { .network = n, .table = t };
+        DumpContext c = { .rtnl = rtnl, .table = t };
         int r;
 
         cb = nl_cb_alloc(NL_CB_DEFAULT);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_dump_message, &c);
-        r = nl_rtgen_request(n->request, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+        r = nl_rtgen_request(rtnl->request, RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
         if (r < 0)
-                return nl_error_to_errno(r);
-        r = nl_recvmsgs(n->request, cb);
+                return rtnl_errno_from_nle(r);
+        r = nl_recvmsgs(rtnl->request, cb);
         if (r < 0)
-                return nl_error_to_errno(r);
+                return rtnl_errno_from_nle(r);
         if (c.error < 0)
                 return c.error;
         link_table_recount_ports(t);
@@ -236,73 +237,75 @@ static int network_dump(Network *n, LinkTable *t) {
 }
 
 /* After lost notifications (ENOBUFS): dump afresh and report the differences. */
-static int network_resync(Network *n) {
+static int rtnl_resync(Rtnl *rtnl) {
         _cleanup_(link_table_freep) LinkTable *t = link_table_new(), *old = NULL;
         Link *l;
         int r;
 
         if (!t)
                 return -ENOMEM;
-        r = network_dump(n, t);
+        r = rtnl_dump(rtnl, t);
         if (r < 0)
                 return r;
-        old = TAKE_PTR(n->links);
-        n->links = TAKE_PTR(t);
-        HASHMAP_FOREACH(l, n->links->by_index) {
+        old = TAKE_PTR(rtnl->links);
+        rtnl->links = TAKE_PTR(t);
+        HASHMAP_FOREACH(l, rtnl->links->by_index) {
                 Link *o = link_table_get(old, l->ifindex), before;
                 unsigned change = 0;
 
                 /* Updating the old table, about to be thrown away, computes the change mask the same
                  * way notifications do. */
                 if (!o)
-                        network_notify(n, NULL, l, LINK_CHANGE_NEW);
+                        rtnl_notify(rtnl, NULL, l, LINK_CHANGE_NEW);
                 else {
                         before = *o;
                         if (link_table_update(old, l, &change) >= 0)
-                                network_notify(n, &before, l, change);
+                                rtnl_notify(rtnl, &before, l, change);
                 }
         }
         HASHMAP_FOREACH(l, old->by_index)
-                if (!link_table_get(n->links, l->ifindex))
-                        network_notify(n, l, NULL, LINK_CHANGE_REMOVED);
+                if (!link_table_get(rtnl->links, l->ifindex))
+                        rtnl_notify(rtnl, l, NULL, LINK_CHANGE_REMOVED);
         return 0;
 }
 
 static int on_monitor_message(struct nl_msg *msg, void *arg) {
-        Network *n = arg;
-        int r = link_message(n, n->links, nlmsg_hdr(msg), true);
+        Rtnl *rtnl = arg;
+        int r = link_message(rtnl, rtnl->links, nlmsg_hdr(msg), true);
 
         return r < 0 ? NL_STOP : NL_OK;
 }
 
-int network_process_events(Network *n) {
+int rtnl_process_events(Rtnl *rtnl) {
         int r;
 
-        if (!n->monitor)
+        assert_return(rtnl, -EINVAL);
+
+        if (!rtnl->monitor)
                 return 0;
         for (;;) {
-                r = nl_recvmsgs_default(n->monitor);
+                r = nl_recvmsgs_default(rtnl->monitor);
                 if (r == -NLE_AGAIN)
                         return 0;
                 if (r == -NLE_NOMEM) {
                         /* ENOBUFS: the kernel dropped notifications; what we hold may be stale. */
                         log_debug("Link notifications were lost, reading all links again.");
-                        n->n_resyncs++;
-                        r = network_resync(n);
+                        rtnl->n_resyncs++;
+                        r = rtnl_resync(rtnl);
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 if (r < 0)
-                        return nl_error_to_errno(r);
+                        return rtnl_errno_from_nle(r);
         }
 }
 
 static int on_monitor_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Network *n = userdata;
+        Rtnl *rtnl = userdata;
         int r;
 
-        r = network_process_events(n);
+        r = rtnl_process_events(rtnl);
         if (r < 0)
                 log_error_errno(r, "Failed to read link notifications: %m");
         return 0;
@@ -313,101 +316,105 @@ static int on_request_ack(struct nl_msg *msg, void *arg) {
 }
 
 static int on_request_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg) {
-        Network *n = arg;
+        Rtnl *rtnl = arg;
 
-        n->request_errno = e->error < 0 ? e->error : -EIO;
+        rtnl->request_errno = e->error < 0 ? e->error : -EIO;
         return NL_STOP;
 }
 
-int network_open_netlink(Network *n, sd_event *event) {
+int rtnl_open(Rtnl *rtnl, sd_event *event, char **reterr_message) {
         int r;
 
-        n->monitor = nl_socket_alloc();
-        n->request = nl_socket_alloc();
-        n->request_cb = nl_cb_alloc(NL_CB_DEFAULT);
-        if (!n->monitor || !n->request || !n->request_cb)
+        assert_return(rtnl, -EINVAL);
+        assert_return(!rtnl->request, -EBUSY);
+
+        rtnl->monitor = nl_socket_alloc();
+        rtnl->request = nl_socket_alloc();
+        rtnl->request_cb = nl_cb_alloc(NL_CB_DEFAULT);
+        if (!rtnl->monitor || !rtnl->request || !rtnl->request_cb)
                 return -ENOMEM;
 
-        nl_socket_set_msg_buf_size(n->monitor, MSG_BUF_SIZE);
-        nl_socket_disable_msg_peek(n->monitor);
-        nl_socket_set_msg_buf_size(n->request, MSG_BUF_SIZE);
-        nl_socket_disable_msg_peek(n->request);
+        nl_socket_set_msg_buf_size(rtnl->monitor, MSG_BUF_SIZE);
+        nl_socket_disable_msg_peek(rtnl->monitor);
+        nl_socket_set_msg_buf_size(rtnl->request, MSG_BUF_SIZE);
+        nl_socket_disable_msg_peek(rtnl->request);
 
         /* Subscribe before the dump, so that no change falls between the two. */
-        nl_socket_disable_seq_check(n->monitor);
-        nl_socket_modify_cb(n->monitor, NL_CB_VALID, NL_CB_CUSTOM, on_monitor_message, n);
-        r = nl_connect(n->monitor, NETLINK_ROUTE);
+        nl_socket_disable_seq_check(rtnl->monitor);
+        nl_socket_modify_cb(rtnl->monitor, NL_CB_VALID, NL_CB_CUSTOM, on_monitor_message, rtnl);
+        r = nl_connect(rtnl->monitor, NETLINK_ROUTE);
         if (r >= 0)
-                r = nl_socket_add_membership(n->monitor, RTNLGRP_LINK);
+                r = nl_socket_add_membership(rtnl->monitor, RTNLGRP_LINK);
         if (r >= 0)
-                r = nl_socket_set_nonblocking(n->monitor);
+                r = nl_socket_set_nonblocking(rtnl->monitor);
         if (r < 0)
-                return nl_error_to_errno(r);
+                return reterr_printf(reterr_message, rtnl_errno_from_nle(r),
+                                     "Failed to subscribe to link notifications: %s", nl_geterror(r));
         /* Past net.core.rmem_max when we may (CAP_NET_ADMIN), else as much as the sysctl allows. */
-        if (setsockopt(nl_socket_get_fd(n->monitor), SOL_SOCKET, SO_RCVBUFFORCE, &(int) { MONITOR_RCVBUF },
+        if (setsockopt(nl_socket_get_fd(rtnl->monitor), SOL_SOCKET, SO_RCVBUFFORCE, &(int) { MONITOR_RCVBUF },
                        sizeof(int)) < 0)
-                (void) nl_socket_set_buffer_size(n->monitor, MONITOR_RCVBUF, 0);
+                (void) nl_socket_set_buffer_size(rtnl->monitor, MONITOR_RCVBUF, 0);
 
-        nl_cb_set(n->request_cb, NL_CB_ACK, NL_CB_CUSTOM, on_request_ack, n);
-        nl_cb_err(n->request_cb, NL_CB_CUSTOM, on_request_error, n);
-        r = nl_connect(n->request, NETLINK_ROUTE);
+        nl_cb_set(rtnl->request_cb, NL_CB_ACK, NL_CB_CUSTOM, on_request_ack, rtnl);
+        nl_cb_err(rtnl->request_cb, NL_CB_CUSTOM, on_request_error, rtnl);
+        r = nl_connect(rtnl->request, NETLINK_ROUTE);
         if (r < 0)
-                return nl_error_to_errno(r);
+                return reterr_printf(reterr_message, rtnl_errno_from_nle(r),
+                                     "Failed to open the rtnetlink request socket: %s", nl_geterror(r));
 
-        r = network_dump(n, n->links);
+        r = rtnl_dump(rtnl, rtnl->links);
+        if (r >= 0)
+                r = rtnl_process_events(rtnl);
         if (r < 0)
-                return r;
-        r = network_process_events(n);
-        if (r < 0)
-                return r;
+                return reterr_printf(reterr_message, r, "Failed to read the kernel's links");
 
         if (event) {
-                r = sd_event_add_io(event, &n->monitor_source, nl_socket_get_fd(n->monitor), EPOLLIN,
-                                    on_monitor_io, n);
+                r = sd_event_add_io(event, &rtnl->monitor_source, nl_socket_get_fd(rtnl->monitor), EPOLLIN,
+                                    on_monitor_io, rtnl);
                 if (r < 0)
-                        return r;
-                (void) sd_event_source_set_description(n->monitor_source, "netlink-link-monitor");
+                        return reterr_printf(reterr_message, r, "Failed to watch link notifications");
+                (void) sd_event_source_set_description(rtnl->monitor_source, "netlink-link-monitor");
         }
-        n->ops = &network_netlink_ops;
+        rtnl->ops = &rtnl_netlink_ops;
         return 0;
 }
 
 /* Sends msg (taking it), waits for the kernel's ACK, then reads the notifications the request caused. */
-static int network_request(Network *n, struct nl_msg *msg) {
+static int rtnl_request(Rtnl *rtnl, struct nl_msg *msg) {
         int r;
 
-        n->request_errno = 0;
-        r = nl_send_auto(n->request, msg);
+        rtnl->request_errno = 0;
+        r = nl_send_auto(rtnl->request, msg);
         nlmsg_free(msg);
         if (r < 0)
-                return nl_error_to_errno(r);
-        r = nl_recvmsgs(n->request, n->request_cb);
-        if (n->request_errno < 0)
-                return n->request_errno;
+                return rtnl_errno_from_nle(r);
+        r = nl_recvmsgs(rtnl->request, rtnl->request_cb);
+        if (rtnl->request_errno < 0)
+                return rtnl->request_errno;
         if (r < 0)
-                return nl_error_to_errno(r);
-        return network_process_events(n);
+                return rtnl_errno_from_nle(r);
+        return rtnl_process_events(rtnl);
 }
 
-static int link_add(Network *n, struct rtnl_link *link, const char *name, int *ret_ifindex) {
+static int link_add(Rtnl *rtnl, struct rtnl_link *link, const char *name, int *ret_ifindex) {
         struct nl_msg *msg;
         const Link *l;
         int r;
 
         r = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &msg);
         if (r < 0)
-                return nl_error_to_errno(r);
-        r = network_request(n, msg);
+                return rtnl_errno_from_nle(r);
+        r = rtnl_request(rtnl, msg);
         if (r < 0)
                 return r;
-        l = link_table_get_by_name(n->links, name);
+        l = link_table_get_by_name(rtnl->links, name);
         if (!l)
                 return -ENOENT;         /* someone removed it at once */
         *ret_ifindex = l->ifindex;
         return 0;
 }
 
-static int netlink_create_vlan(Network *n, const char *name, int parent, uint16_t tag, uint32_t mtu,
+static int netlink_create_vlan(Rtnl *rtnl, const char *name, int parent, uint16_t tag, uint32_t mtu,
                                int *ret_ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_vlan_alloc();
         int r;
@@ -418,13 +425,13 @@ static int netlink_create_vlan(Network *n, const char *name, int parent, uint16_
         rtnl_link_set_link(link, parent);
         r = rtnl_link_vlan_set_id(link, tag);
         if (r < 0)
-                return nl_error_to_errno(r);
+                return rtnl_errno_from_nle(r);
         if (mtu > 0)
                 rtnl_link_set_mtu(link, mtu);
-        return link_add(n, link, name, ret_ifindex);
+        return link_add(rtnl, link, name, ret_ifindex);
 }
 
-static int netlink_create_bridge(Network *n, const char *name, uint32_t mtu, bool up, int *ret_ifindex) {
+static int netlink_create_bridge(Rtnl *rtnl, const char *name, uint32_t mtu, bool up, int *ret_ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_bridge_alloc();
 
         if (!link)
@@ -434,12 +441,12 @@ static int netlink_create_bridge(Network *n, const char *name, uint32_t mtu, boo
                 rtnl_link_set_mtu(link, mtu);
         if (up)
                 rtnl_link_set_flags(link, IFF_UP);
-        return link_add(n, link, name, ret_ifindex);
+        return link_add(rtnl, link, name, ret_ifindex);
 }
 
-static int netlink_set_link(Network *n, int ifindex, const LinkSettings *s) {
+static int netlink_set_link(Rtnl *rtnl, int ifindex, const LinkSettings *s) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *orig = rtnl_link_alloc(), *change = rtnl_link_alloc();
-        const Link *l = link_table_get(n->links, ifindex);
+        const Link *l = link_table_get(rtnl->links, ifindex);
         struct nl_msg *msg;
         int r;
 
@@ -458,11 +465,11 @@ static int netlink_set_link(Network *n, int ifindex, const LinkSettings *s) {
                 rtnl_link_unset_flags(change, IFF_UP);
         r = rtnl_link_build_change_request(orig, change, 0, &msg);
         if (r < 0)
-                return nl_error_to_errno(r);
-        return network_request(n, msg);
+                return rtnl_errno_from_nle(r);
+        return rtnl_request(rtnl, msg);
 }
 
-static int netlink_delete_link(Network *n, int ifindex) {
+static int netlink_delete_link(Rtnl *rtnl, int ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_alloc();
         struct nl_msg *msg;
         int r;
@@ -472,11 +479,11 @@ static int netlink_delete_link(Network *n, int ifindex) {
         rtnl_link_set_ifindex(link, ifindex);
         r = rtnl_link_build_delete_request(link, &msg);
         if (r < 0)
-                return nl_error_to_errno(r);
-        return network_request(n, msg);
+                return rtnl_errno_from_nle(r);
+        return rtnl_request(rtnl, msg);
 }
 
-const NetworkOps network_netlink_ops = {
+const RtnlOps rtnl_netlink_ops = {
         .create_vlan = netlink_create_vlan,
         .create_bridge = netlink_create_bridge,
         .set_link = netlink_set_link,

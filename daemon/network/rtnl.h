@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rtnl.h — netlink (libnl-route-3): the live link table and the link operations VLANs are built of */
+/* rtnl.h — the rtnetlink object (libnl-route-3): sockets, the live link table, the link operations
+ * VLANs are built of, and one subscriber for the kernel's link changes */
 #pragma once
 
 #include <stdbool.h>
@@ -9,7 +10,7 @@
 #include "network/link-table.h"
 #include "util/hashmap.h"
 
-typedef struct Network Network;
+typedef struct Rtnl Rtnl;
 
 /* What to change on an existing link; fields left at their "leave" value are not touched. */
 typedef struct LinkSettings {
@@ -23,29 +24,23 @@ typedef struct LinkSettings {
 /* The link operations. Each returns once the kernel has confirmed it (or refused: negative errno),
  * with the link table already showing the result. The real ones talk netlink; the unit tests plug
  * in a fake that edits the table. */
-typedef struct NetworkOps {
-        int (*create_vlan)(Network *n, const char *name, int parent, uint16_t tag, uint32_t mtu, int *ret_ifindex);
-        int (*create_bridge)(Network *n, const char *name, uint32_t mtu, bool up, int *ret_ifindex);
-        int (*set_link)(Network *n, int ifindex, const LinkSettings *s);
-        int (*delete_link)(Network *n, int ifindex);
-} NetworkOps;
+typedef struct RtnlOps {
+        int (*create_vlan)(Rtnl *rtnl, const char *name, int parent, uint16_t tag, uint32_t mtu, int *ret_ifindex);
+        int (*create_bridge)(Rtnl *rtnl, const char *name, uint32_t mtu, bool up, int *ret_ifindex);
+        int (*set_link)(Rtnl *rtnl, int ifindex, const LinkSettings *s);
+        int (*delete_link)(Rtnl *rtnl, int ifindex);
+} RtnlOps;
 
 /* Called for every change the kernel reports (ours and everybody else's); old is NULL for a new link,
  * new is NULL for a removed one. change is a LinkChange mask. */
-typedef void (*LinkChangeHandler)(Network *n, const Link *old, const Link *new, unsigned change, void *userdata);
+typedef void (*RtnlChangeHandler)(Rtnl *rtnl, const Link *old, const Link *new, unsigned change, void *userdata);
 
-struct Network {
+struct Rtnl {
         LinkTable *links;
-        const NetworkOps *ops;
+        const RtnlOps *ops;
         void *ops_data;                 /* the fake's state, in tests */
 
-        Hashmap *vlans;                 /* managed Vlan objects by interface name */
-        Hashmap *vlans_by_key;          /* … and by "<parent>:<tag>" */
-        int state_fd;                   /* <state_dir>/network, or -EBADF: nothing persisted */
-        bool state_dirty;               /* the directory needs an fsync */
-        bool state_fsync;               /* make records durable (fdatasync, directory fsync) */
-
-        LinkChangeHandler on_change;
+        RtnlChangeHandler on_change;
         void *on_change_userdata;
 
         /* netlink: requests on one socket, RTNLGRP_LINK notifications on the other */
@@ -53,26 +48,24 @@ struct Network {
         struct nl_sock *monitor;
         struct nl_cb *request_cb;
         sd_event_source *monitor_source;
-        sd_event_source *sync_source;   /* the deferred fsync of the state directory */
         int request_errno;              /* the kernel's errno of the last refused request */
         unsigned n_resyncs;             /* full dumps after lost notifications */
 };
 
-extern const NetworkOps network_netlink_ops;
+extern const RtnlOps rtnl_netlink_ops;
 
-/* A Network with an empty link table and no netlink (tests fill in ops and links). */
-int network_new(Network **ret);
-Network *network_free(Network *n);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Network *, network_free);
+/* An Rtnl with an empty link table and no netlink (tests fill in ops and links). */
+int rtnl_new(Rtnl **ret);
+Rtnl *rtnl_free(Rtnl *rtnl);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Rtnl *, rtnl_free);
 
 /* Opens the netlink sockets, subscribes to link events, dumps the links and, if event is given,
  * keeps the table live from the event loop. */
-int network_open_netlink(Network *n, sd_event *event);
+int rtnl_open(Rtnl *rtnl, sd_event *event, char **reterr_message);
 /* Reads every pending link notification (never blocks). */
-int network_process_events(Network *n);
-
-/* Frees the managed VLANs (vlan.c). */
-void network_free_vlans(Network *n);
+int rtnl_process_events(Rtnl *rtnl);
+/* The one subscriber of link changes (NULL: none). */
+void rtnl_set_change_handler(Rtnl *rtnl, RtnlChangeHandler handler, void *userdata);
 
 /* libnl's -NLE_* as a negative errno. */
-int nl_error_to_errno(int nle);
+int rtnl_errno_from_nle(int nle);

@@ -1,19 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vlan.c — managed VLANs: validation, conflict detection, create/delete with rollback, persistence
+/* vlan.c — the VLAN registry: managed VLANs, validation, conflict detection, create/delete with
+ * rollback, and their sync with the kernel and the records (vlan-state.c)
  *
  * A CreateVlan is planned in full against the link table before the first netlink request, so that a
  * conflict changes nothing; the plan is then carried out step by step with an undo log, and a failing
  * step rolls back what this call did. Nothing here knows D-Bus or netlink: links change through
- * Network's ops table. */
-#include <dirent.h>
+ * the Rtnl's ops table. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "shared/errors.h"
 #include "shared/log.h"
@@ -21,92 +17,86 @@
 #include "util/valid.h"
 #include "network/vlan.h"
 
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 #define IFNAME_RULES "1..15 bytes, no '/', ':', whitespace or control characters, not '.' or '..'"
 
-/* Formats *ret_message (NULL if out of memory) and returns r. */
-static int fail_with(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-static int fail_with(char **ret_message, int r, const char *format, ...) {
-        va_list ap;
+#define invalid(reterr_message, ...) reterr_printf((reterr_message), -EINVAL, __VA_ARGS__)
 
-        va_start(ap, format);
-        if (vasprintf(ret_message, format, ap) < 0)
-                *ret_message = NULL;
-        va_end(ap);
-        return r;
+int vlan_id_validate(const char *parent, unsigned tag, const char *bridge, const char *arg_prefix,
+                     char **reterr_message) {
+        const char *p = strempty(arg_prefix);
+
+        if (!ifname_is_valid(parent))
+                return invalid(reterr_message, "Invalid %sparent: an interface name is " IFNAME_RULES ".", p);
+        if (tag < VLAN_TAG_MIN || tag > VLAN_TAG_MAX)
+                return invalid(reterr_message, "Invalid %stag %u: a VLAN tag is %u..%u.", p, tag, VLAN_TAG_MIN,
+                               VLAN_TAG_MAX);
+        if (!ifname_is_valid(bridge))
+                return invalid(reterr_message, "Invalid %sbridge: an interface name is " IFNAME_RULES ".", p);
+        return 0;
 }
 
-#define invalid(ret_message, ...) fail_with((ret_message), -EINVAL, __VA_ARGS__)
+int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], const char *arg_prefix, char **reterr_message) {
+        /* CreateVlan's name and mtu are options; in Apply's changes they are keys like the others. */
+        const char *p = strempty(arg_prefix), *o = arg_prefix ?: "option ";
+        int r;
 
-int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], char **ret_message) {
-        if (!ifname_is_valid(spec->parent))
-                return invalid(ret_message, "Invalid parent: an interface name is " IFNAME_RULES ".");
-        if (spec->tag < VLAN_TAG_MIN || spec->tag > VLAN_TAG_MAX)
-                return invalid(ret_message, "Invalid tag %u: a VLAN tag is %u..%u.", spec->tag, VLAN_TAG_MIN,
-                               VLAN_TAG_MAX);
-        if (!ifname_is_valid(spec->bridge))
-                return invalid(ret_message, "Invalid bridge: an interface name is " IFNAME_RULES ".");
+        assert_return(spec, -EINVAL);
+
+        r = vlan_id_validate(spec->parent, spec->tag, spec->bridge, arg_prefix, reterr_message);
+        if (r < 0)
+                return r;
         if (spec->name) {
                 if (!ifname_is_valid(spec->name))
-                        return invalid(ret_message, "Invalid option name: an interface name is " IFNAME_RULES ".");
+                        return invalid(reterr_message, "Invalid %sname: an interface name is " IFNAME_RULES ".", o);
         } else {
                 int k = snprintf(buf, IFNAMSIZ, "%s.%u", spec->parent, spec->tag);
 
                 if (k >= IFNAMSIZ)
-                        return invalid(ret_message, "Invalid parent '%s': the VLAN link name '%s.%u' would be %d "
-                                       "bytes, over the kernel's %d; pass a shorter name in option name.",
-                                       spec->parent, spec->parent, spec->tag, k, IFNAMSIZ - 1);
+                        return invalid(reterr_message, "Invalid %sparent '%s': the VLAN link name '%s.%u' would be %d "
+                                       "bytes, over the kernel's %d; pass a shorter name in %sname.", p,
+                                       spec->parent, spec->parent, spec->tag, k, IFNAMSIZ - 1, o);
                 spec->name = buf;
         }
         if (!spec->mtu_set)
                 spec->mtu = 0;
         else if ((spec->mtu < VLAN_MTU_MIN || spec->mtu > VLAN_MTU_MAX))
-                return invalid(ret_message, "Invalid option mtu %u: an MTU is %u..%u.", spec->mtu, VLAN_MTU_MIN,
+                return invalid(reterr_message, "Invalid %smtu %u: an MTU is %u..%u.", o, spec->mtu, VLAN_MTU_MIN,
                                VLAN_MTU_MAX);
         if (streq(spec->bridge, spec->parent))
-                return invalid(ret_message, "Invalid bridge '%s': it is the parent itself.", spec->bridge);
+                return invalid(reterr_message, "Invalid %sbridge '%s': it is the parent itself.", p, spec->bridge);
         if (streq(spec->bridge, spec->name))
-                return invalid(ret_message, "Invalid bridge '%s': it is the VLAN link's own name.", spec->bridge);
+                return invalid(reterr_message, "Invalid %sbridge '%s': it is the VLAN link's own name.", p,
+                               spec->bridge);
         if (streq(spec->name, spec->parent))
-                return invalid(ret_message, "Invalid option name '%s': it is the parent's name.", spec->name);
+                return invalid(reterr_message, "Invalid %sname '%s': it is the parent's name.", o, spec->name);
         return 0;
 }
 
-/* A refused netlink step: the message gets the errno text unless aim_error() will append it anyway. */
-#define step_failed(ret_message, r, format, ...)                                                        \
-        (streq(aim_error_name(r), AIM_ERROR_FAILED) ?                                                   \
-         fail_with((ret_message), (r), format, __VA_ARGS__) :                                           \
-         fail_with((ret_message), (r), format ": %s", __VA_ARGS__, strerror(-(r))))
+/* A refused netlink step: the message says which, the errno (and the error name it maps to) why. */
+#define step_failed(reterr_message, r, ...) reterr_printf((reterr_message), (r), __VA_ARGS__)
 
 static const char *link_kind_name(const Link *l) {
         return l->kind[0] ? l->kind : "plain device";
 }
 
-int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char **ret_message) {
+int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char **reterr_message) {
         const Link *parent, *vlan, *bridge;
         VlanPlan p = {};
 
+        assert_return(links && spec && spec->name && ret, -EINVAL);
+
         parent = link_table_get_by_name(links, spec->parent);
         if (!parent)
-                return fail_with(ret_message, -AIM_ENOTFOUND, "Parent link '%s' does not exist.", spec->parent);
+                return reterr_printf(reterr_message, -AIM_ENOTFOUND, "Parent link '%s' does not exist.", spec->parent);
         p.parent = parent->ifindex;
         /* The kernel would refuse it too (EINVAL), but only after we changed something. */
         if (spec->mtu > parent->mtu)
-                return invalid(ret_message, "Invalid option mtu %u: above the MTU of parent '%s' (%u).", spec->mtu,
+                return invalid(reterr_message, "Invalid option mtu %u: above the MTU of parent '%s' (%u).", spec->mtu,
                                spec->parent, parent->mtu);
 
         bridge = link_table_get_by_name(links, spec->bridge);
         if (bridge && !streq(bridge->kind, "bridge"))
-                return fail_with(ret_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a bridge.",
+                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a bridge.",
                                  spec->bridge, link_kind_name(bridge));
 
         vlan = link_table_get_by_name(links, spec->name);
@@ -114,20 +104,20 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
                 const Link *m;
 
                 if (!streq(vlan->kind, "vlan"))
-                        return fail_with(ret_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a VLAN.",
+                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a VLAN.",
                                          spec->name, link_kind_name(vlan));
                 if (vlan->parent != parent->ifindex) {
                         const Link *other = link_table_get(links, vlan->parent);
 
-                        return fail_with(ret_message, -AIM_ECONFLICT, "VLAN '%s' exists on parent '%s', not on '%s'.",
+                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists on parent '%s', not on '%s'.",
                                          spec->name, other ? other->name : "?", spec->parent);
                 }
                 if (vlan->vlan_id != spec->tag)
-                        return fail_with(ret_message, -AIM_ECONFLICT, "VLAN '%s' exists with tag %u, not %u.",
+                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists with tag %u, not %u.",
                                          spec->name, vlan->vlan_id, spec->tag);
                 m = vlan->master > 0 ? link_table_get(links, vlan->master) : NULL;
                 if (vlan->master > 0 && (!bridge || vlan->master != bridge->ifindex))
-                        return fail_with(ret_message, -AIM_ECONFLICT, "VLAN '%s' is a port of '%s', not of bridge '%s'.",
+                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' is a port of '%s', not of bridge '%s'.",
                                          spec->name, m ? m->name : "another link", spec->bridge);
                 p.vlan = vlan->ifindex;
                 p.enslave = vlan->master == 0;
@@ -139,7 +129,7 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
                 const Link *same = link_table_get_vlan(links, parent->ifindex, spec->tag);
 
                 if (same)
-                        return fail_with(ret_message, -AIM_ECONFLICT, "Parent '%s' has tag %u already, as link '%s'.",
+                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "Parent '%s' has tag %u already, as link '%s'.",
                                          spec->parent, spec->tag, same->name);
                 p.enslave = p.vlan_up = true;
         }
@@ -156,27 +146,31 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
 }
 
 bool vlan_plan_is_noop(const VlanPlan *p) {
+        assert_return(p, false);
         return p->vlan > 0 && p->bridge > 0 && !p->enslave && !p->vlan_up && !p->bridge_up &&
                 p->vlan_mtu == 0 && p->bridge_mtu == 0;
 }
 
-int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, VlanUndo *undo, char **ret_message) {
-        const NetworkOps *ops = n->ops;
+int vlan_plan_apply(Rtnl *rtnl, const VlanSpec *spec, const VlanPlan *plan, VlanUndo *undo, char **reterr_message) {
         int vlan = plan->vlan, bridge = plan->bridge, r;
+        const RtnlOps *ops;
+
+        assert_return(rtnl && spec && plan && undo, -EINVAL);
+        ops = rtnl->ops;
 
         *undo = (VlanUndo) {};
 
         if (vlan == 0) {
-                r = ops->create_vlan(n, spec->name, plan->parent, spec->tag, spec->mtu, &vlan);
+                r = ops->create_vlan(rtnl, spec->name, plan->parent, spec->tag, spec->mtu, &vlan);
                 if (r < 0)
-                        return step_failed(ret_message, r, "Failed to create VLAN link '%s'", spec->name);
+                        return step_failed(reterr_message, r, "Failed to create VLAN link '%s'", spec->name);
                 undo->steps[undo->n++] = (VlanUndoStep) { .ifindex = vlan, .delete = true };
         }
 
         if (bridge == 0) {
-                r = ops->create_bridge(n, spec->bridge, spec->mtu, true, &bridge);
+                r = ops->create_bridge(rtnl, spec->bridge, spec->mtu, true, &bridge);
                 if (r < 0) {
-                        r = step_failed(ret_message, r, "Failed to create bridge '%s'", spec->bridge);
+                        r = step_failed(reterr_message, r, "Failed to create bridge '%s'", spec->bridge);
                         goto rollback;
                 }
                 undo->steps[undo->n++] = (VlanUndoStep) { .ifindex = bridge, .delete = true };
@@ -185,9 +179,9 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
 
                 s.up = plan->bridge_up ? 1 : -1;
                 s.mtu = plan->bridge_mtu;
-                r = ops->set_link(n, bridge, &s);
+                r = ops->set_link(rtnl, bridge, &s);
                 if (r < 0) {
-                        r = step_failed(ret_message, r, "Failed to set up bridge '%s'", spec->bridge);
+                        r = step_failed(reterr_message, r, "Failed to set up bridge '%s'", spec->bridge);
                         goto rollback;
                 }
                 undo->steps[undo->n++] = (VlanUndoStep) {
@@ -201,9 +195,9 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
                 LinkSettings s = { .master = plan->enslave ? bridge : -1, .mtu = plan->vlan_mtu,
                                    .up = plan->vlan_up ? 1 : -1 };
 
-                r = ops->set_link(n, vlan, &s);
+                r = ops->set_link(rtnl, vlan, &s);
                 if (r < 0) {
-                        r = step_failed(ret_message, r, "Failed to add '%s' to bridge '%s'", spec->name, spec->bridge);
+                        r = step_failed(reterr_message, r, "Failed to add '%s' to bridge '%s'", spec->name, spec->bridge);
                         goto rollback;
                 }
                 if (plan->vlan > 0)
@@ -217,18 +211,21 @@ int vlan_plan_apply(Network *n, const VlanSpec *spec, const VlanPlan *plan, Vlan
         return 0;
 
 rollback:
-        (void) vlan_undo(n, undo);
+        (void) vlan_undo(rtnl, undo);
         return r;
 }
 
-int vlan_undo(Network *n, VlanUndo *undo) {
+int vlan_undo(Rtnl *rtnl, VlanUndo *undo) {
         int ret = 0, r;
+
+        assert_return(rtnl && undo, -EINVAL);
 
         /* Best effort and in reverse: each step is independent of the failed one. */
         while (undo->n > 0) {
                 const VlanUndoStep *s = &undo->steps[--undo->n];
 
-                r = s->delete ? n->ops->delete_link(n, s->ifindex) : n->ops->set_link(n, s->ifindex, &s->restore);
+                r = s->delete ? rtnl->ops->delete_link(rtnl, s->ifindex) :
+                        rtnl->ops->set_link(rtnl, s->ifindex, &s->restore);
                 if (r < 0) {
                         log_debug_errno(r, "Rollback of link %d failed: %m", s->ifindex);
                         if (ret == 0)
@@ -238,21 +235,89 @@ int vlan_undo(Network *n, VlanUndo *undo) {
         return ret;
 }
 
-Vlan *vlan_find(Network *n, const char *parent, uint16_t tag) {
+int vlan_registry_new(Rtnl *rtnl, VlanRegistry **ret) {
+        _cleanup_(vlan_registry_freep) VlanRegistry *reg = NULL;
+
+        assert_return(rtnl, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        reg = calloc(1, sizeof(VlanRegistry));
+        if (!reg)
+                return -ENOMEM;
+        reg->rtnl = rtnl;
+        reg->by_name = hashmap_new();
+        reg->by_key = hashmap_new();
+        if (!reg->by_name || !reg->by_key)
+                return -ENOMEM;
+        *ret = TAKE_PTR(reg);
+        return 0;
+}
+
+VlanRegistry *vlan_registry_free(VlanRegistry *reg) {
+        Vlan *v;
+
+        if (!reg)
+                return NULL;
+        if (reg->by_name)
+                HASHMAP_FOREACH(v, reg->by_name)
+                        vlan_free(v);
+        hashmap_free(reg->by_name);
+        hashmap_free(reg->by_key);
+        vlan_state_free(reg->state);
+        free(reg);
+        return NULL;
+}
+
+int vlan_registry_open_state(VlanRegistry *reg, const char *state_dir) {
+        VlanState *s;
+        int r;
+
+        assert_return(reg, -EINVAL);
+        assert_return(state_dir, -EINVAL);
+
+        r = vlan_state_open(state_dir, &s);
+        if (r < 0)
+                return r;
+        vlan_state_free(reg->state);
+        reg->state = s;
+        return 0;
+}
+
+int vlan_registry_sync(VlanRegistry *reg) {
+        assert_return(reg, -EINVAL);
+
+        return reg->state ? vlan_state_sync(reg->state) : 0;
+}
+
+bool vlan_registry_dirty(const VlanRegistry *reg) {
+        return reg && reg->state && reg->state->dirty;
+}
+
+Vlan *vlan_registry_get(const VlanRegistry *reg, const char *name) {
+        assert_return(reg, NULL);
+        assert_return(name, NULL);
+
+        return hashmap_get(reg->by_name, name);
+}
+
+Vlan *vlan_find(const VlanRegistry *reg, const char *parent, uint16_t tag) {
         char key[IFNAMSIZ + 8];
 
+        assert_return(reg, NULL);
+        assert_return(parent, NULL);
+
         snprintf(key, sizeof(key), "%s:%u", parent, tag);
-        return hashmap_get(n->vlans_by_key, key);
+        return hashmap_get(reg->by_key, key);
 }
 
 Vlan *vlan_free(Vlan *v) {
         if (!v)
                 return NULL;
-        if (v->network) {
-                if (hashmap_get(v->network->vlans, v->name) == v)
-                        hashmap_remove(v->network->vlans, v->name);
-                if (hashmap_get(v->network->vlans_by_key, v->key) == v)
-                        hashmap_remove(v->network->vlans_by_key, v->key);
+        if (v->registry) {
+                if (hashmap_get(v->registry->by_name, v->name) == v)
+                        hashmap_remove(v->registry->by_name, v->name);
+                if (hashmap_get(v->registry->by_key, v->key) == v)
+                        hashmap_remove(v->registry->by_key, v->key);
         }
         free(v->name);
         free(v->parent);
@@ -280,108 +345,70 @@ static int vlan_new(const VlanSpec *spec, Vlan **ret) {
         return 0;
 }
 
-static int vlan_register(Network *n, Vlan *v) {
+static int vlan_register(VlanRegistry *reg, Vlan *v) {
         int r;
 
-        r = hashmap_put(n->vlans, v->name, v);
+        r = hashmap_put(reg->by_name, v->name, v);
         if (r < 0)
                 return r;
-        r = hashmap_put(n->vlans_by_key, v->key, v);
+        r = hashmap_put(reg->by_key, v->key, v);
         if (r < 0) {
-                hashmap_remove(n->vlans, v->name);
+                hashmap_remove(reg->by_name, v->name);
                 return r;
         }
-        v->network = n;
+        v->registry = reg;
         return 0;
 }
 
-/* The record of a VLAN, in <state>/network/vlan-<name>: replaced by rename, so a reader (or the next
- * start after a crash) sees the old record or the new one, never a part. */
 static int vlan_record_write(Vlan *v) {
-        Network *n = v->network;
-        char path[IFNAMSIZ + 8], tmp[IFNAMSIZ + 16], buf[256];
-        _cleanup_close_ int fd = -EBADF;
-        int k;
+        VlanRecord rec = { .tag = v->tag, .mtu = v->mtu, .created_vlan = v->created_vlan,
+                           .created_bridge = v->created_bridge };
 
-        if (n->state_fd < 0)
+        if (!v->registry->state)
                 return 0;
-        snprintf(path, sizeof(path), "vlan-%s", v->name);
-        snprintf(tmp, sizeof(tmp), ".#vlan-%s", v->name);
-        k = snprintf(buf, sizeof(buf), "name=%s\nparent=%s\ntag=%u\nbridge=%s\nmtu=%u\ncreated-vlan=%d\n"
-                     "created-bridge=%d\n", v->name, v->parent, v->tag, v->bridge, v->mtu, v->created_vlan,
-                     v->created_bridge);
-        fd = openat(n->state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return negative_errno();
-        if (write(fd, buf, k) != k || (n->state_fsync && fdatasync(fd) < 0)) {
-                int r = negative_errno();
-
-                (void) unlinkat(n->state_fd, tmp, 0);
-                return r;
-        }
-        if (renameat(n->state_fd, tmp, n->state_fd, path) < 0) {
-                int r = negative_errno();
-
-                (void) unlinkat(n->state_fd, tmp, 0);
-                return r;
-        }
-        n->state_dirty = true;
-        return 0;
+        /* Validated names: each fits. */
+        snprintf(rec.name, sizeof(rec.name), "%s", v->name);
+        snprintf(rec.parent, sizeof(rec.parent), "%s", v->parent);
+        snprintf(rec.bridge, sizeof(rec.bridge), "%s", v->bridge);
+        return vlan_state_write(v->registry->state, &rec);
 }
 
 static int vlan_record_remove(Vlan *v) {
-        Network *n = v->network;
-        char path[IFNAMSIZ + 8];
-
-        if (n->state_fd < 0)
-                return 0;
-        snprintf(path, sizeof(path), "vlan-%s", v->name);
-        if (unlinkat(n->state_fd, path, 0) < 0 && errno != ENOENT)
-                return negative_errno();
-        n->state_dirty = true;
-        return 0;
-}
-
-int network_state_sync(Network *n) {
-        if (n->state_fd < 0 || !n->state_dirty)
-                return 0;
-        n->state_dirty = false;
-        if (n->state_fsync && fsync(n->state_fd) < 0)
-                return negative_errno();
-        return 0;
+        return v->registry->state ? vlan_state_remove(v->registry->state, v->name) : 0;
 }
 
 /* An existing managed VLAN may be asked for again only exactly as it is. */
-static int vlan_check_managed(Network *n, const VlanSpec *spec, Vlan **ret, char **ret_message) {
-        Vlan *v = hashmap_get(n->vlans, spec->name), *k = vlan_find(n, spec->parent, spec->tag);
+static int vlan_check_managed(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, char **reterr_message) {
+        Vlan *v = hashmap_get(reg->by_name, spec->name), *k = vlan_find(reg, spec->parent, spec->tag);
 
         if (k && k != v)
-                return fail_with(ret_message, -AIM_ECONFLICT, "Tag %u on '%s' is managed already as link '%s'.",
-                                 spec->tag, spec->parent, k->name);
+                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Tag %u on '%s' is managed already as link '%s'.",
+                                     spec->tag, spec->parent, k->name);
         if (v && (!streq(v->parent, spec->parent) || v->tag != spec->tag))
-                return fail_with(ret_message, -AIM_ECONFLICT, "Link '%s' is managed already as tag %u on '%s'.",
-                                 v->name, v->tag, v->parent);
+                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' is managed already as tag %u on '%s'.",
+                                     v->name, v->tag, v->parent);
         if (v && !streq(v->bridge, spec->bridge))
-                return fail_with(ret_message, -AIM_ECONFLICT, "VLAN '%s' is managed already on bridge '%s', not '%s'.",
-                                 v->name, v->bridge, spec->bridge);
+                return reterr_printf(reterr_message, -AIM_ECONFLICT,
+                                     "VLAN '%s' is managed already on bridge '%s', not '%s'.", v->name, v->bridge,
+                                     spec->bridge);
         *ret = v;
         return 0;
 }
 
 /* Brings the kernel to spec; *ret_created_vlan/bridge say what this call made. */
-static int vlan_apply(Network *n, const VlanSpec *spec, VlanUndo *undo, bool *ret_created_vlan,
-                      bool *ret_created_bridge, char **ret_message) {
+static int vlan_apply(Rtnl *rtnl, const VlanSpec *spec, VlanUndo *undo, bool *ret_created_vlan,
+                      bool *ret_created_bridge, char **reterr_message) {
         VlanPlan plan = {};
         int r;
 
         /* Others' changes may still be queued: plan against the kernel as it is now. */
-        r = network_process_events(n);
+        r = rtnl_process_events(rtnl);
         if (r < 0)
-                return fail_with(ret_message, r, "Failed to read the kernel's link changes");
-        r = vlan_plan(n->links, spec, &plan, ret_message);
+                return reterr_printf(reterr_message, r, "Failed to read the kernel's link changes");
+        r = vlan_plan(rtnl->links, spec, &plan, reterr_message);
         if (r < 0)
                 return r;
-        r = vlan_plan_apply(n, spec, &plan, undo, ret_message);
+        r = vlan_plan_apply(rtnl, spec, &plan, undo, reterr_message);
         if (r < 0)
                 return r;
         *ret_created_vlan = plan.vlan == 0;
@@ -389,32 +416,39 @@ static int vlan_apply(Network *n, const VlanSpec *spec, VlanUndo *undo, bool *re
         return 0;
 }
 
-int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, char **ret_message) {
+int vlan_create(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, bool *ret_new, char **reterr_message) {
         _cleanup_(vlan_freep) Vlan *new = NULL;
         bool created_vlan = false, created_bridge = false;
+        Rtnl *rtnl;
         VlanUndo undo = {};
         Vlan *v = NULL;
         int r;
 
-        r = vlan_check_managed(n, spec, &v, ret_message);
+        assert_return(reg, -EINVAL);
+        assert_return(spec && spec->name, -EINVAL);
+        assert_return(ret && ret_new, -EINVAL);
+        rtnl = reg->rtnl;
+
+        r = vlan_check_managed(reg, spec, &v, reterr_message);
         if (r < 0)
                 return r;
         if (!v) {
                 /* Recorded before the kernel is touched, as making what is missing: a crash half-way
                  * leaves a record the next start re-applies, never links that nobody records. */
-                r = network_process_events(n);
+                r = rtnl_process_events(rtnl);
                 if (r >= 0)
                         r = vlan_new(spec, &new);
                 if (r < 0)
-                        return fail_with(ret_message, r, "Failed to record VLAN '%s'", spec->name);
-                new->network = n;
-                new->created_vlan = !link_table_get_by_name(n->links, spec->name);
-                new->created_bridge = !link_table_get_by_name(n->links, spec->bridge);
+                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
+                new->registry = reg;
+                new->created_vlan = !link_table_get_by_name(rtnl->links, spec->name);
+                new->created_bridge = !link_table_get_by_name(rtnl->links, spec->bridge);
                 r = vlan_record_write(new);
                 if (r < 0)
-                        return fail_with(ret_message, r, "Failed to record VLAN '%s' in the state directory", spec->name);
+                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
+                                             spec->name);
         }
-        r = vlan_apply(n, spec, &undo, &created_vlan, &created_bridge, ret_message);
+        r = vlan_apply(rtnl, spec, &undo, &created_vlan, &created_bridge, reterr_message);
         if (r < 0) {
                 if (new)
                         (void) vlan_record_remove(new);
@@ -422,11 +456,11 @@ int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, cha
         }
 
         if (!v) {
-                r = vlan_register(n, new);
+                r = vlan_register(reg, new);
                 if (r < 0) {
-                        (void) vlan_undo(n, &undo);
+                        (void) vlan_undo(rtnl, &undo);
                         (void) vlan_record_remove(new);
-                        return fail_with(ret_message, r, "Failed to record VLAN '%s'", spec->name);
+                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
                 }
                 v = new;
         } else if (!created_vlan && !created_bridge && v->mtu == spec->mtu && !v->conflict) {
@@ -443,10 +477,11 @@ int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, cha
         r = vlan_record_write(v);
         if (r < 0) {
                 /* Unrecorded, it would be lost at the next start: take it back. */
-                (void) vlan_undo(n, &undo);
+                (void) vlan_undo(rtnl, &undo);
                 if (new)
                         (void) vlan_record_remove(new);
-                return fail_with(ret_message, r, "Failed to record VLAN '%s' in the state directory", spec->name);
+                return reterr_printf(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
+                                     spec->name);
         }
         *ret_new = !!new;
         *ret = v;
@@ -455,8 +490,8 @@ int vlan_create(Network *n, const VlanSpec *spec, Vlan **ret, bool *ret_new, cha
 }
 
 /* Whether link l is the VLAN v describes (and not something another party put there since). */
-static bool vlan_link_matches(Network *n, const Vlan *v, const Link *l) {
-        const Link *parent = link_table_get_by_name(n->links, v->parent);
+static bool vlan_link_matches(const Rtnl *rtnl, const Vlan *v, const Link *l) {
+        const Link *parent = link_table_get_by_name(rtnl->links, v->parent);
 
         return l && streq(l->kind, "vlan") && parent && l->parent == parent->ifindex && l->vlan_id == v->tag;
 }
@@ -465,7 +500,7 @@ static bool vlan_link_matches(Network *n, const Vlan *v, const Link *l) {
 static void vlan_pass_bridge_on(Vlan *v) {
         Vlan *other;
 
-        HASHMAP_FOREACH(other, v->network->vlans)
+        HASHMAP_FOREACH(other, v->registry->by_name)
                 if (other != v && streq(other->bridge, v->bridge)) {
                         other->created_bridge = true;
                         (void) vlan_record_write(other);
@@ -473,207 +508,130 @@ static void vlan_pass_bridge_on(Vlan *v) {
                 }
 }
 
-static int vlan_delete_links(Vlan *v, char **ret_message);
-
-int vlan_delete(Vlan *v, char **ret_message) {
-        Network *n = v->network;
-        int r;
-
-        r = network_process_events(n);
-        if (r < 0)
-                return fail_with(ret_message, r, "Failed to read the kernel's link changes");
-        v->removing = true;
-        r = vlan_delete_links(v, ret_message);
-        v->removing = false;
-        if (r < 0)
-                return r;
-
-        r = vlan_record_remove(v);
-        if (r < 0)
-                return fail_with(ret_message, r, "Failed to remove the record of VLAN '%s'", v->name);
-        return 0;
-}
-
-static int vlan_delete_links(Vlan *v, char **ret_message) {
-        Network *n = v->network;
+static int vlan_delete_links(Vlan *v, char **reterr_message) {
+        Rtnl *rtnl = v->registry->rtnl;
         Link *l, *b;
         int r;
 
-        l = link_table_get_by_name(n->links, v->name);
-        b = link_table_get_by_name(n->links, v->bridge);
-        if (v->created_vlan && vlan_link_matches(n, v, l)) {
-                r = n->ops->delete_link(n, l->ifindex);
+        l = link_table_get_by_name(rtnl->links, v->name);
+        b = link_table_get_by_name(rtnl->links, v->bridge);
+        if (v->created_vlan && vlan_link_matches(rtnl, v, l)) {
+                r = rtnl->ops->delete_link(rtnl, l->ifindex);
                 if (r < 0 && r != -ENODEV)
-                        return step_failed(ret_message, r, "Failed to delete VLAN link '%s'", v->name);
-        } else if (vlan_link_matches(n, v, l) && b && l->master == b->ifindex) {
+                        return step_failed(reterr_message, r, "Failed to delete VLAN link '%s'", v->name);
+        } else if (vlan_link_matches(rtnl, v, l) && b && l->master == b->ifindex) {
                 /* Not ours to delete: give it back as we found it, outside the bridge. */
                 LinkSettings s = LINK_SETTINGS_LEAVE;
 
                 s.master = 0;
-                r = n->ops->set_link(n, l->ifindex, &s);
+                r = rtnl->ops->set_link(rtnl, l->ifindex, &s);
                 if (r < 0 && r != -ENODEV)
-                        return step_failed(ret_message, r, "Failed to take '%s' out of bridge '%s'", v->name, v->bridge);
+                        return step_failed(reterr_message, r, "Failed to take '%s' out of bridge '%s'", v->name,
+                                           v->bridge);
         }
 
-        b = link_table_get_by_name(n->links, v->bridge);
+        b = link_table_get_by_name(rtnl->links, v->bridge);
         if (b && streq(b->kind, "bridge") && v->created_bridge) {
                 if (b->n_ports == 0) {
-                        r = n->ops->delete_link(n, b->ifindex);
+                        r = rtnl->ops->delete_link(rtnl, b->ifindex);
                         if (r < 0 && r != -ENODEV)
-                                return step_failed(ret_message, r, "Failed to delete bridge '%s'", v->bridge);
+                                return step_failed(reterr_message, r, "Failed to delete bridge '%s'", v->bridge);
                 } else
                         vlan_pass_bridge_on(v);
         }
         return 0;
 }
 
-int vlan_delete_args_validate(const char *parent, unsigned tag, const char *bridge, char **ret_message) {
-        if (!ifname_is_valid(parent))
-                return invalid(ret_message, "Invalid parent: an interface name is " IFNAME_RULES ".");
-        if (tag < VLAN_TAG_MIN || tag > VLAN_TAG_MAX)
-                return invalid(ret_message, "Invalid tag %u: a VLAN tag is %u..%u.", tag, VLAN_TAG_MIN, VLAN_TAG_MAX);
-        if (!ifname_is_valid(bridge))
-                return invalid(ret_message, "Invalid bridge: an interface name is " IFNAME_RULES ".");
-        return 0;
-}
+int vlan_delete(Vlan *v, char **reterr_message) {
+        int r;
 
-int network_state_open(Network *n, const char *state_dir) {
-        _cleanup_close_ int dfd = -EBADF;
+        assert_return(v && v->registry, -EINVAL);
 
-        /* Under systemd StateDirectory= makes it; started by hand, we do. */
-        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        dfd = open(state_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        if (mkdirat(dfd, "network", 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        safe_close(n->state_fd);
-        n->state_fd = openat(dfd, "network", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        return n->state_fd < 0 ? negative_errno() : 0;
-}
-
-/* Parses one record; unknown keys are ignored so that later versions may add some. */
-static int vlan_record_parse(FILE *f, char **ret_name, char **ret_parent, char **ret_bridge, unsigned *ret_tag,
-                             unsigned *ret_mtu, int *ret_cv, int *ret_cb) {
-        char line[128];
-
-        while (fgets(line, sizeof(line), f)) {
-                char *eq = strchr(line, '='), *nl = strchr(line, '\n');
-                char **target = NULL;
-
-                if (!eq)
-                        return -EBADMSG;
-                *eq++ = 0;
-                if (nl)
-                        *nl = 0;
-                if (streq(line, "name"))
-                        target = ret_name;
-                else if (streq(line, "parent"))
-                        target = ret_parent;
-                else if (streq(line, "bridge"))
-                        target = ret_bridge;
-                else if (streq(line, "tag"))
-                        *ret_tag = strtoul(eq, NULL, 10);
-                else if (streq(line, "mtu"))
-                        *ret_mtu = strtoul(eq, NULL, 10);
-                else if (streq(line, "created-vlan"))
-                        *ret_cv = streq(eq, "1");
-                else if (streq(line, "created-bridge"))
-                        *ret_cb = streq(eq, "1");
-                if (target && free_and_strdup(target, eq) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-static int vlan_restore_one(Network *n, int fd, Vlan **ret) {
-        _cleanup_free_ char *name = NULL, *parent = NULL, *bridge = NULL, *message = NULL;
-        _cleanup_(vlan_freep) Vlan *v = NULL;
-        char buf[IFNAMSIZ];
-        unsigned tag = 0, mtu = 0;
-        int cv = 0, cb = 0, r;
-        VlanSpec spec;
-        FILE *f;
-
-        f = fdopen(fd, "re");
-        if (!f) {
-                safe_close(fd);
-                return negative_errno();
-        }
-        r = vlan_record_parse(f, &name, &parent, &bridge, &tag, &mtu, &cv, &cb);
-        fclose(f);
+        r = rtnl_process_events(v->registry->rtnl);
+        if (r < 0)
+                return reterr_printf(reterr_message, r, "Failed to read the kernel's link changes");
+        v->removing = true;
+        r = vlan_delete_links(v, reterr_message);
+        v->removing = false;
         if (r < 0)
                 return r;
-        spec = (VlanSpec) { .parent = parent, .tag = tag, .bridge = bridge, .name = name, .mtu = mtu,
-                            .mtu_set = mtu != 0 };
-        if (!name || !parent || !bridge || tag > VLAN_TAG_MAX || vlan_spec_validate(&spec, buf, &message) < 0)
-                return -EBADMSG;
 
+        r = vlan_record_remove(v);
+        if (r < 0)
+                return reterr_printf(reterr_message, r, "Failed to remove the record of VLAN '%s'", v->name);
+        return 0;
+}
+
+/* Registers the VLAN rec describes, without touching the kernel or the records. */
+static int vlan_add_record(VlanRegistry *reg, const VlanRecord *rec, Vlan **ret) {
+        _cleanup_(vlan_freep) Vlan *v = NULL;
+        VlanSpec spec = { .parent = rec->parent, .tag = rec->tag, .bridge = rec->bridge, .name = rec->name,
+                          .mtu = rec->mtu, .mtu_set = rec->mtu != 0 };
+        char buf[IFNAMSIZ];
+        int r;
+
+        r = vlan_spec_validate(&spec, buf, NULL, NULL);
+        if (r < 0)
+                return r;
         r = vlan_new(&spec, &v);
         if (r < 0)
                 return r;
-        v->created_vlan = cv;
-        v->created_bridge = cb;
-        r = vlan_register(n, v);
+        v->created_vlan = rec->created_vlan;
+        v->created_bridge = rec->created_bridge;
+        r = vlan_register(reg, v);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);
         return 0;
 }
 
-int network_state_restore(Network *n) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int count = 0, fd, r;
+static int on_record(const VlanRecord *rec, void *userdata) {
+        VlanRegistry *reg = userdata;
         Vlan *v;
+        int r;
 
-        if (n->state_fd < 0)
+        r = vlan_add_record(reg, rec, &v);
+        if (r == -EINVAL) {
+                log_warning("Skipping the invalid VLAN record of %s.", rec->name);
                 return 0;
-        fd = openat(n->state_fd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
         }
-
-        while ((de = readdir(d))) {
-                if (strncmp(de->d_name, ".#vlan-", 7) == 0) {
-                        (void) unlinkat(n->state_fd, de->d_name, 0);    /* a write a crash cut short */
-                        continue;
-                }
-                if (strncmp(de->d_name, "vlan-", 5) != 0)
-                        continue;
-                fd = openat(n->state_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (fd < 0)
-                        return negative_errno();
-                r = vlan_restore_one(n, fd, &v);
-                if (r == -EBADMSG || r == -EEXIST) {
-                        log_debug("Ignoring malformed or duplicate VLAN record %s.", de->d_name);
-                        continue;
-                }
-                if (r < 0)
-                        return r;
-                count++;
+        if (r == -EEXIST) {
+                log_warning("Skipping the VLAN record of %s: tag %u on %s is recorded twice.", rec->name,
+                            rec->tag, rec->parent);
+                return 0;
         }
+        return r < 0 ? r : 1;
+}
 
+int vlan_registry_restore(VlanRegistry *reg) {
+        Vlan *v;
+        int count;
+
+        assert_return(reg, -EINVAL);
+
+        if (!reg->state)
+                return 0;
+        count = vlan_state_load(reg->state, on_record, reg);
+        if (count < 0)
+                return count;
         /* Re-apply after loading all: VLANs sharing a bridge see each other's ownership. */
-        HASHMAP_FOREACH(v, n->vlans)
+        HASHMAP_FOREACH(v, reg->by_name)
                 (void) vlan_reapply(v);
         return count;
 }
 
 int vlan_reapply(Vlan *v) {
         _cleanup_free_ char *message = NULL;
-        VlanSpec spec = { .parent = v->parent, .tag = v->tag, .bridge = v->bridge, .name = v->name,
-                          .mtu = v->mtu, .mtu_set = v->mtu != 0 };
+        VlanSpec spec;
         bool created_vlan = false, created_bridge = false;
         VlanUndo undo = {};
         int r;
 
-        r = vlan_apply(v->network, &spec, &undo, &created_vlan, &created_bridge, &message);
+        assert_return(v && v->registry, -EINVAL);
+
+        spec = (VlanSpec) { .parent = v->parent, .tag = v->tag, .bridge = v->bridge, .name = v->name,
+                            .mtu = v->mtu, .mtu_set = v->mtu != 0 };
+        r = vlan_apply(v->registry->rtnl, &spec, &undo, &created_vlan, &created_bridge, &message);
         if (r < 0) {
                 free(v->conflict);
                 if (r == -AIM_ECONFLICT || r == -AIM_ENOTFOUND)
@@ -691,11 +649,4 @@ int vlan_reapply(Vlan *v) {
                 (void) vlan_record_write(v);
         }
         return 0;
-}
-
-void network_free_vlans(Network *n) {
-        Vlan *v;
-
-        HASHMAP_FOREACH(v, n->vlans)
-                vlan_free(v);
 }

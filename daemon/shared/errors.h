@@ -57,3 +57,8 @@ int aim_error(sd_bus_error *error, int r, const char *format, ...) _printf_(3, 4
 
 /* The D-Bus error name aim_error() picks for a negative errno. */
 const char *aim_error_name(int r);
+
+/* For logic code: sets *reterr_message (unless reterr_message is NULL) to the formatted sentence, or
+ * to NULL when out of memory, and returns r, so that "return reterr_printf(reterr_message, -EINVAL,
+ * …);" fails with a message in one line. */
+int reterr_printf(char **reterr_message, int r, const char *format, ...) _printf_(3, 4);

@@ -43,6 +43,12 @@
         }
 /* NOLINTEND(bugprone-macro-parentheses) */
 
+/* Frees p and returns NULL: "x = mfree(x);". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

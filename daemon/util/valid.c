@@ -60,3 +60,22 @@ bool relative_path_is_valid(const char *s) {
         }
         return true;
 }
+
+int safe_atou_bounded(const char *s, unsigned max, unsigned *ret) {
+        unsigned long long v = 0;
+
+        assert_return(s, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        if (!*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (*p - '0');
+                if (v > max)
+                        return -ERANGE;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}

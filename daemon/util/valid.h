@@ -13,3 +13,7 @@ bool image_name_is_valid(const char *s);
 /* A path relative to a base directory: non-empty, not absolute, no ".." component, no control
  * characters, at most PATH_MAX bytes. Symlinks are the opener's business (RESOLVE_BENEATH). */
 bool relative_path_is_valid(const char *s);
+
+/* Parses s as a decimal number in 0..max: digits only (no sign, space or "0x"), else -EINVAL;
+ * past max -ERANGE. */
+int safe_atou_bounded(const char *s, unsigned max, unsigned *ret);

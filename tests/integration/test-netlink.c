@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-netlink.c — network.c against the host kernel in a private network namespace: bridges, ports,
+/* test-netlink.c — rtnl.c against the host kernel in a private network namespace: bridges, ports,
  * link notifications from changes made by others, and recovery from lost notifications */
 #include <sched.h>
 #include <setjmp.h>
@@ -20,7 +20,7 @@ typedef struct Seen {
         unsigned n;
 } Seen;
 
-static void on_change(Network *n, const Link *old, const Link *new, unsigned change, void *userdata) {
+static void on_change(Rtnl *n, const Link *old, const Link *new, unsigned change, void *userdata) {
         Seen *s = userdata;
 
         if (s->n < ELEMENTSOF(s->changes)) {
@@ -42,15 +42,14 @@ static void sh(const char *command) {
 }
 
 static void test_bridge_and_events(void **state) {
-        Network *n;
+        Rtnl *n;
         Seen s = {};
         int br, r;
         Link *l;
 
-        assert_int_equal(network_new(&n), 0);
-        assert_int_equal(network_open_netlink(n, NULL), 0);
-        n->on_change = on_change;
-        n->on_change_userdata = &s;
+        assert_int_equal(rtnl_new(&n), 0);
+        assert_int_equal(rtnl_open(n, NULL, NULL), 0);
+        rtnl_set_change_handler(n, on_change, &s);
         assert_non_null(link_table_get_by_name(n->links, "lo"));
 
         /* Our own request: the table shows it as soon as the call returns. */
@@ -66,7 +65,7 @@ static void test_bridge_and_events(void **state) {
 
         /* Ports: a veth made by someone else, enslaved by us, then released by someone else. */
         sh("ip link add vA type veth peer name vB");
-        assert_int_equal(network_process_events(n), 0);
+        assert_int_equal(rtnl_process_events(n), 0);
         l = link_table_get_by_name(n->links, "vA");
         assert_non_null(l);
         assert_string_equal(l->kind, "veth");
@@ -75,7 +74,7 @@ static void test_bridge_and_events(void **state) {
         assert_int_equal(link_table_get(n->links, br)->n_ports, 1);
         s.n = 0;
         sh("ip link set vA nomaster");
-        assert_int_equal(network_process_events(n), 0);
+        assert_int_equal(rtnl_process_events(n), 0);
         assert_int_equal(link_table_get_by_name(n->links, "vA")->master, 0);
         assert_int_equal(link_table_get(n->links, br)->n_ports, 0);
         assert_true(seen(&s, "vA", LINK_CHANGE_MASTER));
@@ -85,7 +84,7 @@ static void test_bridge_and_events(void **state) {
         /* MTU, state and name changed with ip are reported. */
         s.n = 0;
         sh("ip link set br0 mtu 1300 && ip link set br0 down && ip link set br0 name br1");
-        assert_int_equal(network_process_events(n), 0);
+        assert_int_equal(rtnl_process_events(n), 0);
         assert_true(seen(&s, "br0", LINK_CHANGE_MTU));
         assert_true(seen(&s, "br1", LINK_CHANGE_NAME));
         assert_null(link_table_get_by_name(n->links, "br0"));
@@ -100,20 +99,20 @@ static void test_bridge_and_events(void **state) {
         assert_true(seen(&s, "br1", LINK_CHANGE_REMOVED));
         assert_int_equal(n->ops->delete_link(n, br), -ENODEV);
         sh("ip link del vA");
-        assert_int_equal(network_process_events(n), 0);
+        assert_int_equal(rtnl_process_events(n), 0);
         assert_null(link_table_get_by_name(n->links, "vA"));
         assert_null(link_table_get_by_name(n->links, "vB"));
-        network_free(n);
+        rtnl_free(n);
 }
 
 /* With a tiny receive buffer the kernel drops notifications (ENOBUFS): a full dump puts it right. */
 static void test_lost_notifications(void **state) {
-        Network *n;
+        Rtnl *n;
         int size = 1024;
         FILE *f;
 
-        assert_int_equal(network_new(&n), 0);
-        assert_int_equal(network_open_netlink(n, NULL), 0);
+        assert_int_equal(rtnl_new(&n), 0);
+        assert_int_equal(rtnl_open(n, NULL, NULL), 0);
         assert_int_equal(setsockopt(nl_socket_get_fd(n->monitor), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)), 0);
 
         f = fopen("/tmp/test-netlink.batch", "we");
@@ -124,7 +123,7 @@ static void test_lost_notifications(void **state) {
         sh("ip -batch /tmp/test-netlink.batch && ip link del lost7");
         unlink("/tmp/test-netlink.batch");
 
-        assert_int_equal(network_process_events(n), 0);
+        assert_int_equal(rtnl_process_events(n), 0);
         assert_true(n->n_resyncs > 0);
         for (int i = 0; i < 100; i++) {
                 char name[IFNAMSIZ];
@@ -135,7 +134,7 @@ static void test_lost_notifications(void **state) {
                 else
                         assert_non_null(link_table_get_by_name(n->links, name));
         }
-        network_free(n);
+        rtnl_free(n);
 }
 
 int main(void) {
