@@ -2,6 +2,7 @@
 /* aimctl.c — command-line client of aimd (org.abiquo.Node1) */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,38 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what) {
         else
                 fprintf(stderr, "aimctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
         return r < 0 ? r : -EIO;
+}
+
+int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, interface, method);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to build the call");
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to build the call");
+        r = sd_bus_call(bus, call, 0, &error, ret_reply);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return 0;
 }
 
 static int table_add_variant(Table *t, sd_bus_message *m, char type) {
