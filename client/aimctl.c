@@ -98,6 +98,10 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
 }
 
 int table_add_properties(Table *t, sd_bus_message *reply) {
+        return table_add_properties_except(t, reply, NULL);
+}
+
+int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip) {
         const char *name, *contents;
         int r;
 
@@ -105,13 +109,19 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                bool skipped = false;
+
                 r = sd_bus_message_read(reply, "s", &name);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_peek_type(reply, NULL, &contents);
                 if (r < 0)
                         return r;
-                if (contents[1] == 0) {
+                for (const char * const *k = skip; k && *k && !skipped; k++)
+                        skipped = streq(*k, name);
+                if (skipped)
+                        r = sd_bus_message_skip(reply, "v");
+                else if (contents[1] == 0) {
                         r = table_add_column(t, name);
                         if (r < 0)
                                 return r;
@@ -134,20 +144,42 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
 }
 
 static int verb_status(sd_bus *bus, int argc, char *argv[]) {
+        /* What the node says of its hypervisor while not connected: empty strings and zeros, which
+         * read as a broken host. People are told the state instead; programs (--json) get it all. */
+        static const char * const not_connected[] = {
+                "HypervisorConnected", "HypervisorType", "CPUs", "CPUModel", "MemoryKiB", NULL
+        };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        int r;
+        _cleanup_free_ char *uri = NULL, *state = NULL;
+        int connected = true, r;
 
+        if (!arg_json) {
+                r = sd_bus_get_property_trivial(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NODE_INTERFACE,
+                                                "HypervisorConnected", &error, 'b', &connected);
+                if (r >= 0 && !connected)
+                        r = sd_bus_get_property_string(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NODE_INTERFACE,
+                                                       "HypervisorURI", &error, &uri);
+                if (r < 0)
+                        return log_bus_error(r, &error, "Failed to read the node's properties");
+        }
         r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", "org.abiquo.Node1");
+                               &error, &reply, "s", NODE_INTERFACE);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to read the node's properties");
         t = table_new(NULL);
         if (!t)
                 return -ENOMEM;
         table_set_vertical(t, true);
-        r = table_add_properties(t, reply);
+        r = table_add_properties_except(t, reply, connected ? NULL : not_connected);
+        if (r >= 0 && !connected) {
+                if (asprintf(&state, "disconnected; aimd is connecting to %s and retries until it answers", uri) < 0)
+                        return -ENOMEM;
+                r = table_add_column(t, "Hypervisor");
+                if (r >= 0)
+                        r = table_add_string(t, state);
+        }
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the node's properties");
         return table_print(t, arg_json);

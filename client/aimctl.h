@@ -37,6 +37,8 @@ int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
+/* The same, leaving out the properties named in skip (NULL-terminated, or NULL). */
+int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip);
 
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);
