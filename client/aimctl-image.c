@@ -96,7 +96,6 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
 
 /* Calls Import or Export and follows the job to its end. */
 static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL, *s3 = NULL;
         _cleanup_(wait_done) Wait w = { .tty = isatty(STDERR_FILENO) > 0, .last_step = -1 };
@@ -146,12 +145,10 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to subscribe to job signals");
 
-        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, method);
-        if (r >= 0)
-                r = sd_bus_message_append(call, "ss", a, b);
-        if (r >= 0)
-                r = sd_bus_message_open_container(call, 'a', "{sv}");
-        if (r >= 0 && checksum)
+        r = call_begin(bus, IMAGES_INTERFACE, method, &call, "ss", a, b);
+        if (r < 0)
+                return r;
+        if (checksum)
                 r = sd_bus_message_append(call, "{sv}", "checksum", "s", checksum);
         if (r >= 0 && overwrite)
                 r = sd_bus_message_append(call, "{sv}", "overwrite", "b", 1);
@@ -159,13 +156,11 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                 r = sd_bus_message_append(call, "{sv}", "decompress", "s", decompress);
         if (r >= 0 && member)
                 r = sd_bus_message_append(call, "{sv}", "member", "s", member);
-        if (r >= 0)
-                r = sd_bus_message_close_container(call);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
-        r = sd_bus_call(bus, call, 0, &error, &reply);
+        r = call_end(bus, call, method, &reply);
         if (r < 0)
-                return log_bus_error(r, &error, method);
+                return r;
         r = sd_bus_message_read(reply, "uo", &w.id, &w.path);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the reply");

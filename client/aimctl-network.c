@@ -30,7 +30,6 @@ static int verb_vlan_create(sd_bus *bus, int argc, char *argv[]) {
                 { "name", required_argument, NULL, 'n' },
                 {}
         };
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         const char *name = NULL, *path;
         uint32_t mtu = 0;
@@ -65,22 +64,18 @@ static int verb_vlan_create(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, NETWORK_INTERFACE, "CreateVlan");
-        if (r >= 0)
-                r = sd_bus_message_append(call, "sqs", argv[optind], tag, argv[optind + 2]);
-        if (r >= 0)
-                r = sd_bus_message_open_container(call, 'a', "{sv}");
-        if (r >= 0 && name)
+        r = call_begin(bus, NETWORK_INTERFACE, "CreateVlan", &call, "sqs", argv[optind], tag, argv[optind + 2]);
+        if (r < 0)
+                return r;
+        if (name)
                 r = sd_bus_message_append(call, "{sv}", "name", "s", name);
         if (r >= 0 && has_mtu)
                 r = sd_bus_message_append(call, "{sv}", "mtu", "u", mtu);
-        if (r >= 0)
-                r = sd_bus_message_close_container(call);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
-        r = sd_bus_call(bus, call, 0, &error, &reply);
+        r = call_end(bus, call, "Failed to create the VLAN", &reply);
         if (r < 0)
-                return log_bus_error(r, &error, "Failed to create the VLAN");
+                return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the reply");

@@ -2,6 +2,7 @@
 /* aimctl.c — command-line client of aimd (org.abiquo.Node1) */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,38 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what) {
         else
                 fprintf(stderr, "aimctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
         return r < 0 ? r : -EIO;
+}
+
+int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, interface, method);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to build the call");
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to build the call");
+        r = sd_bus_call(bus, call, 0, &error, ret_reply);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return 0;
 }
 
 static int table_add_variant(Table *t, sd_bus_message *m, char type) {
@@ -65,6 +98,10 @@ static int table_add_variant(Table *t, sd_bus_message *m, char type) {
 }
 
 int table_add_properties(Table *t, sd_bus_message *reply) {
+        return table_add_properties_except(t, reply, NULL);
+}
+
+int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip) {
         const char *name, *contents;
         int r;
 
@@ -72,13 +109,19 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                bool skipped = false;
+
                 r = sd_bus_message_read(reply, "s", &name);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_peek_type(reply, NULL, &contents);
                 if (r < 0)
                         return r;
-                if (contents[1] == 0) {
+                for (const char * const *k = skip; k && *k && !skipped; k++)
+                        skipped = streq(*k, name);
+                if (skipped)
+                        r = sd_bus_message_skip(reply, "v");
+                else if (contents[1] == 0) {
                         r = table_add_column(t, name);
                         if (r < 0)
                                 return r;
@@ -101,20 +144,42 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
 }
 
 static int verb_status(sd_bus *bus, int argc, char *argv[]) {
+        /* What the node says of its hypervisor while not connected: empty strings and zeros, which
+         * read as a broken host. People are told the state instead; programs (--json) get it all. */
+        static const char * const not_connected[] = {
+                "HypervisorConnected", "HypervisorType", "CPUs", "CPUModel", "MemoryKiB", NULL
+        };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        int r;
+        _cleanup_free_ char *uri = NULL, *state = NULL;
+        int connected = true, r;
 
+        if (!arg_json) {
+                r = sd_bus_get_property_trivial(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NODE_INTERFACE,
+                                                "HypervisorConnected", &error, 'b', &connected);
+                if (r >= 0 && !connected)
+                        r = sd_bus_get_property_string(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, NODE_INTERFACE,
+                                                       "HypervisorURI", &error, &uri);
+                if (r < 0)
+                        return log_bus_error(r, &error, "Failed to read the node's properties");
+        }
         r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", "org.abiquo.Node1");
+                               &error, &reply, "s", NODE_INTERFACE);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to read the node's properties");
         t = table_new(NULL);
         if (!t)
                 return -ENOMEM;
         table_set_vertical(t, true);
-        r = table_add_properties(t, reply);
+        r = table_add_properties_except(t, reply, connected ? NULL : not_connected);
+        if (r >= 0 && !connected) {
+                if (asprintf(&state, "disconnected; aimd is connecting to %s and retries until it answers", uri) < 0)
+                        return -ENOMEM;
+                r = table_add_column(t, "Hypervisor");
+                if (r >= 0)
+                        r = table_add_string(t, state);
+        }
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the node's properties");
         return table_print(t, arg_json);

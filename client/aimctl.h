@@ -25,11 +25,20 @@ int dispatch_verb(sd_bus *bus, const Verb *verbs, int argc, char *argv[]);
 /* Prints "aimctl: <what>: <the daemon's message>" and returns a negative errno. */
 int log_bus_error(int r, const sd_bus_error *error, const char *what);
 
+/* A call of METHOD on the node's object that ends in an a{sv} of options: call_begin() appends the
+ * positional arguments (types and values as for sd_bus_message_append()) and opens the options,
+ * the caller appends "{sv}" entries to *ret, and call_end() closes them, makes the call and, on
+ * failure, says "aimctl: <what>: <the daemon's message>". */
+int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...);
+int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply);
+
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
+/* The same, leaving out the properties named in skip (NULL-terminated, or NULL). */
+int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip);
 
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);

@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "images/image-dbus.h"
 #include "shared/errors.h"
 #include "shared/log.h"
 #include "manager.h"
@@ -112,34 +114,109 @@ static int parse_argv(int argc, char *argv[], Args *args) {
         return 1;
 }
 
-static int override(char **field, const char *value) {
-        return value ? free_and_strdup(field, value) : 0;
+/* A command-line value over the file's; option names it for the error of a relative directory. */
+static int override(char **field, const char *value, const char *option) {
+        if (!value)
+                return 0;
+        if (option && value[0] != '/')
+                return log_error_errno(-EINVAL, "%s must be an absolute path, not '%s'.", option, value);
+        return free_and_strdup(field, value) < 0 ? log_oom() : 0;
 }
 
+static const char *config_path(const Args *args) {
+        return args->config_file ?: CONFIG_FILE_DEFAULT;
+}
+
+/* Loads the configuration file (its notices logged) under the command line's values; logs why not. */
 static int load_config(Config *c, const Args *args) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        r = config_load(c, args->config_file ?: CONFIG_FILE_DEFAULT, !args->config_file, &error);
+        r = config_load(c, config_path(args), !args->config_file, &error);
         if (r < 0) {
                 if (error)
                         log_error("%s", error);
                 else
-                        log_error_errno(r, "Failed to read %s: %m", args->config_file ?: CONFIG_FILE_DEFAULT);
+                        log_error_errno(r, "Failed to read %s: %m", config_path(args));
                 return r;
         }
         for (char **n = c->notices; n && *n; n++)
                 log_notice("%s", *n);
 
-        if (override(&c->uri, args->uri) < 0 || override(&c->repository, args->repository) < 0 ||
-            override(&c->datastore, args->datastore) < 0 || override(&c->state_dir, args->state_dir) < 0)
-                return log_oom();
+        r = override(&c->uri, args->uri, NULL);
+        if (r >= 0)
+                r = override(&c->repository, args->repository, "--repository");
+        if (r >= 0)
+                r = override(&c->datastore, args->datastore, "--datastore");
+        if (r >= 0)
+                r = override(&c->state_dir, args->state_dir, "--state-dir");
+        return r;
+}
+
+typedef struct Daemon {
+        Manager *manager;
+        const Args *args;
+} Daemon;
+
+/* SIGHUP: the configuration file is read again. What can change in a running daemon takes effect
+ * (config_reload() says which keys); every other changed key is logged as waiting for a restart. A
+ * file that does not load leaves the running configuration as it was. */
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        Config *c = &d->manager->config;
+        _cleanup_(config_done) Config next = {};
+        _cleanup_strv_free_ char **pending = NULL;
+        unsigned max_jobs = c->max_jobs;
+        int r;
+
+        log_info("Reloading %s (SIGHUP).", config_path(d->args));
+        r = config_init(&next);
+        if (r >= 0)
+                r = load_config(&next, d->args);
+        if (r >= 0)
+                r = config_reload(c, &next, &pending);
+        if (r < 0) {
+                log_warning_errno(r, "Reload failed, the running configuration stays: %m");
+                return 0;
+        }
+        if (c->max_jobs != max_jobs) {
+                log_info("[rimp] maxJobs is now %u (was %u).", c->max_jobs, max_jobs);
+                if (d->manager->images)
+                        job_queue_set_max_running(d->manager->images->queue, c->max_jobs);
+        }
+        for (char **p = pending; p && *p; p++)
+                log_notice("%s changed in %s: it takes effect when aimd restarts.", *p, config_path(d->args));
         return 0;
+}
+
+/* SIGUSR1, SIGUSR2, SIGALRM mean nothing to aimd; their default action would kill it (and a job
+ * with it). Taken by the event loop rather than SIG_IGN, which children would inherit across exec. */
+static int on_ignored_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_info("Ignoring %s from pid %u.", strsignal((int) si->ssi_signo), si->ssi_pid);
+        return 0;
+}
+
+static int watch_signals(Daemon *d) {
+        static const int ignored[] = { SIGUSR1, SIGUSR2, SIGALRM };
+        sd_event *e = d->manager->event;
+        int r;
+
+        /* SIGTERM and SIGINT end the loop (sd-event's default); before any thread exists, so that
+         * every thread has them blocked and none takes one with its default action. */
+        r = sd_event_add_signal(e, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(e, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(e, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_sighup, d);
+        for (size_t i = 0; i < ELEMENTSOF(ignored) && r >= 0; i++)
+                r = sd_event_add_signal(e, NULL, ignored[i] | SD_EVENT_SIGNAL_PROCMASK, on_ignored_signal, NULL);
+        return r;
 }
 
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Args args = { .bus = "system" };
+        Daemon d = { .args = &args };
         int r;
 
         r = parse_argv(argc, argv, &args);
@@ -157,11 +234,10 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         (void) signal(SIGPIPE, SIG_IGN);
-        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        d.manager = m;
+        r = watch_signals(&d);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
+                return log_error_errno(r, "Failed to watch signals: %m");
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the watchdog: %m");

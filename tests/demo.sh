@@ -6,9 +6,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash tests/setup-deps.sh
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+# phase WHAT CMD...: one line for a step of the demo's own ("==> WHAT ... done, 12 s"); what CMD
+# prints goes to a log, shown when it fails. apt's errors and warnings are shown either way.
+phase_log=$(mktemp /tmp/aim-demo.XXXXXX)
+trap 'rm -f "$phase_log"' EXIT
+phase() {
+        local what=$1 start=$SECONDS; shift
+        printf '==> %s ... ' "$what"
+        if ! "$@" >"$phase_log" 2>&1; then
+                echo "failed:"
+                tail -n 40 "$phase_log"
+                exit 1
+        fi
+        echo "done, $((SECONDS - start)) s"
+        grep -E '^(E|W): ' "$phase_log" || true
+}
+build() { [ -d build ] || meson setup build; ninja -C build; }
+
+phase "Installing the Debian packages it needs (tests/setup-deps.sh)" bash tests/setup-deps.sh
+phase "Building aimd and aimctl (meson, ninja)" build
 
 export AIMD=$PWD/build/daemon/aimd AIMCTL=$PWD/build/client/aimctl AIM_SRCDIR=$PWD AIM_BUILDDIR=$PWD/build
 . tests/integration/lib.sh
@@ -17,8 +33,16 @@ aim_setup
 # show CMD...: print the command as typed, then run it.
 show() { if [ -t 1 ]; then printf '\n\033[1m$ %s\033[0m\n' "$*"; else printf '\n$ %s\n' "$*"; fi; "$@"; }
 aimctl() { "$AIMCTL" "$@"; }
+connected() { [ "$(prop org.abiquo.Node1 HypervisorConnected)" = "b true" ]; }
+start_aimd() {
+        aim_activate
+        wait_for 60 connected || { echo "HypervisorConnected is still false after 60 s"; "$AIMCTL" status; return 1; }
+}
+aim_on_teardown rm -f "$phase_log"
 
-echo "A private system bus at $DBUS_SYSTEM_BUS_ADDRESS; repository $AIM_TMP/repository, datastore $AIM_TMP/datastore."
+echo "==> A private system bus at $DBUS_SYSTEM_BUS_ADDRESS; repository $AIM_TMP/repository, datastore $AIM_TMP/datastore."
+# The first call starts aimd (bus activation); it connects to test:///default in the background.
+phase "Starting aimd and waiting for its hypervisor connection" start_aimd
 show aimctl status
 show busctl --system tree org.abiquo.Node1
 
@@ -53,5 +77,5 @@ show ls -ls "$AIM_TMP/repository"
 
 # VLANs and bridges: the host kernel has no 802.1Q, so this part runs in User-Mode Linux, with its
 # own private bus and daemon.
-printf '\n# VLANs, in User-Mode Linux:\n'
-tests/integration/uml-run.sh --timeout=120 bash tests/demo-network.sh
+printf '\n==> VLANs and bridges, in User-Mode Linux (booting it takes a while):\n'
+tests/integration/uml-run.sh --timeout=300 bash tests/demo-network.sh

@@ -335,6 +335,11 @@ void job_queue_run(JobQueue *q) {
         job_start_queued(q);
 }
 
+void job_queue_set_max_running(JobQueue *q, unsigned max_running) {
+        q->max_running = MAX(max_running, 1U);
+        job_start_queued(q);
+}
+
 static void job_start_queued(JobQueue *q) {
         while (q->n_running < q->max_running) {
                 Job *j, *first = NULL;

@@ -96,6 +96,8 @@ int job_submit(JobQueue *q, JobType type, const char *source, const char *target
                WorkerRecord *request, int source_fd, int dir_fd, Job **ret);
 /* Starts queued jobs while fewer than max_running run. */
 void job_queue_run(JobQueue *q);
+/* A new max_running (the configuration reloaded): more jobs start now, fewer only as jobs end. */
+void job_queue_set_max_running(JobQueue *q, unsigned max_running);
 /* Cancels a queued job at once, a running one by telling its worker (which then reports). */
 int job_cancel(Job *j);
 

@@ -12,6 +12,7 @@
 
 typedef enum KeyType {
         KEY_STRING,
+        KEY_PATH,               /* an absolute path */
         KEY_PORT,
         KEY_JOBS,
         KEY_OBSOLETE,
@@ -23,15 +24,16 @@ typedef struct Key {
         KeyType type;
         size_t offset;          /* into Config, for everything but KEY_OBSOLETE */
         const char *why;        /* for KEY_OBSOLETE: why it no longer means anything */
+        bool reload;            /* SIGHUP takes it into the running daemon (config_reload()) */
 } Key;
 
 static const Key keys[] = {
         { "monitor", "uri",        KEY_STRING, offsetof(Config, uri) },
         { "monitor", "redisHost",  KEY_STRING, offsetof(Config, redis_host) },
         { "monitor", "redisPort",  KEY_PORT,   offsetof(Config, redis_port) },
-        { "rimp",    "repository", KEY_STRING, offsetof(Config, repository) },
-        { "rimp",    "datastore",  KEY_STRING, offsetof(Config, datastore) },
-        { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs) },
+        { "rimp",    "repository", KEY_PATH,   offsetof(Config, repository) },
+        { "rimp",    "datastore",  KEY_PATH,   offsetof(Config, datastore) },
+        { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs), .reload = true },
         { "server",  "port",       KEY_OBSOLETE, 0, "aimd is reached over D-Bus, it listens on no TCP port" },
         { "vlan",    "ifconfigCmd", KEY_OBSOLETE, 0, "links are configured over netlink, no command is run" },
         { "vlan",    "vconfigCmd", KEY_OBSOLETE, 0, "VLANs are created over netlink, no command is run" },
@@ -65,19 +67,21 @@ void config_done(Config *c) {
         *c = (Config) {};
 }
 
-static int error_at(char **ret_error, const char *filename, unsigned line, const char *format, ...)
+static int error_at(char **reterr_message, const char *filename, unsigned line, const char *format, ...)
         _printf_(4, 5);
-static int error_at(char **ret_error, const char *filename, unsigned line, const char *format, ...) {
+static int error_at(char **reterr_message, const char *filename, unsigned line, const char *format, ...) {
         _cleanup_free_ char *what = NULL;
         va_list ap;
         int r;
 
+        if (!reterr_message)
+                return -EINVAL;
         va_start(ap, format);
         r = vasprintf(&what, format, ap);
         va_end(ap);
         if (r < 0)
                 return -ENOMEM;
-        if (asprintf(ret_error, "%s:%u: %s", filename, line, what) < 0)
+        if (asprintf(reterr_message, "%s:%u: %s", filename, line, what) < 0)
                 return -ENOMEM;
         return -EINVAL;
 }
@@ -92,21 +96,29 @@ static char *strip(char *s) {
         return s;
 }
 
-/* Removes matching quotes (AIM's files quote their values) or a trailing " # comment". */
+static bool is_comment(const char *s) {
+        return s[0] == '#' || s[0] == ';';
+}
+
+/* Removes matching quotes (AIM's files quote their values) or a trailing " # comment"; a quoted
+ * value may be followed by a comment too. -EINVAL: no closing quote; -EBADMSG: text after it. */
 static int unquote(char *v, char **ret) {
         size_t n = strlen(v);
 
         if (n > 0 && (v[0] == '"' || v[0] == '\'')) {
-                char *end = strchr(v + 1, v[0]);
+                char *end = strchr(v + 1, v[0]), *rest;
 
-                if (!end || *strip(end + 1) != 0)
+                if (!end)
                         return -EINVAL;
+                rest = strip(end + 1);
+                if (rest[0] != 0 && !is_comment(rest))
+                        return -EBADMSG;
                 *end = 0;
                 *ret = v + 1;
                 return 0;
         }
         for (char *p = v; *p; p++)
-                if ((*p == '#' || *p == ';') && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
+                if (is_comment(p) && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
                         *p = 0;
                         break;
                 }
@@ -129,23 +141,29 @@ static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *ret) 
 }
 
 static int assign(Config *c, const Key *k, const char *value, const char *filename, unsigned line,
-                  char **ret_error) {
+                  char **reterr_message) {
         void *field = (uint8_t *) c + k->offset;
         char *notice;
 
         switch (k->type) {
         case KEY_STRING:
                 if (value[0] == 0)
-                        return error_at(ret_error, filename, line, "[%s] %s must not be empty", k->section, k->name);
+                        return error_at(reterr_message, filename, line, "[%s] %s must not be empty", k->section, k->name);
+                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+        case KEY_PATH:
+                /* Relative to what? The daemon's working directory is / under systemd and anything by hand. */
+                if (value[0] != '/')
+                        return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path, not '%s'",
+                                        k->section, k->name, value);
                 return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
         case KEY_PORT:
                 if (parse_uint(value, 1, 65535, field) < 0)
-                        return error_at(ret_error, filename, line, "[%s] %s must be a port number 1..65535, not '%s'",
+                        return error_at(reterr_message, filename, line, "[%s] %s must be a port number 1..65535, not '%s'",
                                         k->section, k->name, value);
                 return 0;
         case KEY_JOBS:
                 if (parse_uint(value, 1, 64, field) < 0)
-                        return error_at(ret_error, filename, line, "[%s] %s must be a number 1..64, not '%s'",
+                        return error_at(reterr_message, filename, line, "[%s] %s must be a number 1..64, not '%s'",
                                         k->section, k->name, value);
                 return 0;
         case KEY_OBSOLETE:
@@ -157,11 +175,12 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
 }
 
 static int parse_line(Config *c, char *l, const char *filename, unsigned line, char **section, bool *seen,
-                      char **ret_error) {
+                      char **reterr_message) {
         char *eq, *key, *value;
+        int r;
 
         l = strip(l);
-        if (l[0] == 0 || l[0] == '#' || l[0] == ';')
+        if (l[0] == 0 || is_comment(l))
                 return 0;
 
         if (l[0] == '[') {
@@ -169,40 +188,46 @@ static int parse_line(Config *c, char *l, const char *filename, unsigned line, c
                 bool known = false;
 
                 if (l[n - 1] != ']')
-                        return error_at(ret_error, filename, line, "malformed section header '%s'", l);
+                        return error_at(reterr_message, filename, line, "malformed section header '%s'", l);
                 l[n - 1] = 0;
                 l = strip(l + 1);
                 for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                         known = known || streq(keys[i].section, l);
                 if (!known)
-                        return error_at(ret_error, filename, line, "unknown section [%s]", l);
+                        return error_at(reterr_message, filename, line, "unknown section [%s]", l);
                 return free_and_strdup(section, l) < 0 ? -ENOMEM : 0;
         }
 
         eq = strchr(l, '=');
         if (!eq)
-                return error_at(ret_error, filename, line, "expected 'key = value' or '[section]', got '%s'", l);
+                return error_at(reterr_message, filename, line, "expected 'key = value' or '[section]', got '%s'", l);
         *eq = 0;
         key = strip(l);
         if (key[0] == 0)
-                return error_at(ret_error, filename, line, "missing key before '='");
+                return error_at(reterr_message, filename, line, "missing key before '='");
         if (!*section)
-                return error_at(ret_error, filename, line, "key '%s' outside of any section", key);
-        if (unquote(strip(eq + 1), &value) < 0)
-                return error_at(ret_error, filename, line, "unterminated quote in the value of '%s'", key);
+                return error_at(reterr_message, filename, line, "key '%s' outside of any section", key);
+        r = unquote(strip(eq + 1), &value);
+        if (r == -EBADMSG)
+                return error_at(reterr_message, filename, line, "text after the quoted value of '%s' (a comment starts with '#' or ';')", key);
+        if (r < 0)
+                return error_at(reterr_message, filename, line, "unterminated quote in the value of '%s'", key);
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (!streq(keys[i].section, *section) || !streq(keys[i].name, key))
                         continue;
                 if (seen[i])
-                        return error_at(ret_error, filename, line, "[%s] %s is set twice", *section, key);
+                        return error_at(reterr_message, filename, line, "[%s] %s is set twice", *section, key);
                 seen[i] = true;
-                return assign(c, &keys[i], value, filename, line, ret_error);
+                return assign(c, &keys[i], value, filename, line, reterr_message);
         }
-        return error_at(ret_error, filename, line, "unknown key '%s' in section [%s]", key, *section);
+        return error_at(reterr_message, filename, line, "unknown key '%s' in section [%s]", key, *section);
 }
 
-int config_parse(Config *c, FILE *f, const char *filename, char **ret_error) {
+/* What editors on Windows put at the start of a UTF-8 file: U+FEFF, no part of the first line. */
+#define UTF8_BOM "\xef\xbb\xbf"
+
+int config_parse(Config *c, FILE *f, const char *filename, char **reterr_message) {
         _cleanup_free_ char *buf = NULL, *section = NULL;
         bool seen[ELEMENTSOF(keys)] = {};
         size_t size = 0;
@@ -210,6 +235,7 @@ int config_parse(Config *c, FILE *f, const char *filename, char **ret_error) {
 
         for (;;) {
                 ssize_t n;
+                size_t skip;
                 int r;
 
                 errno = 0;
@@ -218,14 +244,16 @@ int config_parse(Config *c, FILE *f, const char *filename, char **ret_error) {
                         return errno == 0 ? 0 : negative_errno();
                 line++;
                 if (strlen(buf) != (size_t) n)
-                        return error_at(ret_error, filename, line, "NUL byte in line");
-                r = parse_line(c, buf, filename, line, &section, seen, ret_error);
+                        return error_at(reterr_message, filename, line, "NUL byte in line");
+                skip = line == 1 && strncmp(buf, UTF8_BOM, strlen(UTF8_BOM)) == 0 ? strlen(UTF8_BOM) : 0;
+                r = parse_line(c, buf + skip, filename, line, &section, seen, reterr_message);
                 if (r < 0)
                         return r;
         }
 }
 
-int config_load(Config *c, const char *path, bool missing_ok, char **ret_error) {
+int config_load(Config *c, const char *path, bool missing_ok, char **reterr_message) {
+        _cleanup_free_ char *message = NULL;
         FILE *f;
         int r;
 
@@ -234,14 +262,67 @@ int config_load(Config *c, const char *path, bool missing_ok, char **ret_error) 
                 if (errno == ENOENT && missing_ok)
                         return 0;
                 r = negative_errno();
-                if (asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                if (reterr_message && asprintf(reterr_message, "%s: %s", path, strerror(-r)) < 0)
                         return -ENOMEM;
                 return r;
         }
-        r = config_parse(c, f, path, ret_error);
+        r = config_parse(c, f, path, &message);
         fclose(f);
+        if (r >= 0)
+                return r;
         /* A read error (a directory given as the file, EIO) has no line: name the file at least. */
-        if (r < 0 && !*ret_error && asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+        if (!message && asprintf(&message, "%s: %s", path, strerror(-r)) < 0)
                 return -ENOMEM;
+        if (reterr_message)
+                *reterr_message = TAKE_PTR(message);
         return r;
+}
+
+/* Does the key's value differ between a and b? */
+static bool key_differs(const Key *k, const Config *a, const Config *b) {
+        const uint8_t *fa = (const uint8_t *) a + k->offset, *fb = (const uint8_t *) b + k->offset;
+
+        switch (k->type) {
+        case KEY_STRING:
+        case KEY_PATH:
+                return !streq_ptr(*(char * const *) fa, *(char * const *) fb);
+        case KEY_PORT:
+        case KEY_JOBS:
+                return *(const unsigned *) fa != *(const unsigned *) fb;
+        case KEY_OBSOLETE:
+                return false;
+        }
+        return true;
+}
+
+int config_reload(Config *c, Config *next, char ***ret_pending) {
+        _cleanup_strv_free_ char **pending = NULL;
+        int r;
+
+        assert_return(c, -EINVAL);
+        assert_return(next, -EINVAL);
+        assert_return(ret_pending, -EINVAL);
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const Key *k = &keys[i];
+                char *name;
+
+                if (!key_differs(k, c, next))
+                        continue;
+                if (!k->reload) {
+                        if (asprintf(&name, "[%s] %s", k->section, k->name) < 0)
+                                return -ENOMEM;
+                        r = strv_consume(&pending, name);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* A reloadable key is a plain value (see keys[]): copied, so next stays whole. */
+                assert(k->type == KEY_PORT || k->type == KEY_JOBS);
+                memcpy((uint8_t *) c + k->offset, (const uint8_t *) next + k->offset, sizeof(unsigned));
+        }
+        strv_free(c->notices);
+        c->notices = TAKE_PTR(next->notices);
+        *ret_pending = TAKE_PTR(pending);
+        return 0;
 }

@@ -22,9 +22,15 @@ typedef struct Config {
 int config_init(Config *c);
 void config_done(Config *c);
 
-/* Parses an aim.ini stream over the current values. On a malformed line or unknown key returns
- * -EINVAL and sets *ret_error to "FILE:LINE: what is wrong". */
-int config_parse(Config *c, FILE *f, const char *filename, char **ret_error);
+/* Parses an aim.ini stream over the current values (a UTF-8 byte order mark at its start is
+ * skipped). On a malformed line or unknown key returns -EINVAL with *reterr_message set to
+ * "FILE:LINE: what is wrong"; c may then hold some of the file's values. */
+int config_parse(Config *c, FILE *f, const char *filename, char **reterr_message);
 
 /* Opens and parses path. A missing file is fine when missing_ok (the defaults stand). */
-int config_load(Config *c, const char *path, bool missing_ok, char **ret_error);
+int config_load(Config *c, const char *path, bool missing_ok, char **reterr_message);
+
+/* SIGHUP: takes from next, a configuration loaded anew, the values of the keys that may change in a
+ * running daemon ([rimp] maxJobs) and its notices. *ret_pending lists ("[section] key") the other
+ * keys whose value differs: they take effect at the next start. */
+int config_reload(Config *c, Config *next, char ***ret_pending);

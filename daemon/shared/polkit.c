@@ -108,7 +108,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
-/* Records the verdict and hands the parked call back to the bus. */
 static uint64_t now_usec(void) {
         struct timespec ts;
 
@@ -131,6 +130,7 @@ static void polkit_registry_drop_stale(PolkitRegistry *registry) {
         }
 }
 
+/* Records the verdict and hands the parked call back to the bus. */
 static void polkit_query_finish(PolkitQuery *q, int result) {
         sd_bus *bus = sd_bus_message_get_bus(q->request);
         int r;

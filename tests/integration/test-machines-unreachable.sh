@@ -13,8 +13,13 @@ msg=$(assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiqu
 assert_contains "$msg" "not connected" "NotConnected message"
 assert_eq "$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Machines ListMachines)" "a(ssso) 0" "ListMachines"
 assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+# aimctl status tells people the state, not the zeros of a hypervisor it does not have (issue 9 §5);
+# --json keeps every property for programs.
 out=$("$AIMCTL" status)
-assert_contains "$out" "HypervisorConnected: false" "aimctl status"
+assert_contains "$out" "Hypervisor: disconnected; aimd is connecting to $AIM_URI" "aimctl status"
+assert_not_contains "$out" "CPUs:" "aimctl status"
+assert_not_contains "$out" "HypervisorConnected" "aimctl status"
+assert_contains "$("$AIMCTL" --json status)" '"HypervisorConnected":false' "aimctl --json status"
 ok "unreachable hypervisor: the daemon serves, HypervisorConnected false, GetCapabilities NotConnected"
 
 # It keeps trying in the background and stays responsive meanwhile.

@@ -31,10 +31,21 @@ version=$(ls /usr/lib/uml/modules 2>/dev/null | head -n 1)
 
 # Not under /tmp: the guest mounts its own tmpfs there.
 w=$(mktemp -d /var/tmp/uml-run.XXXXXX)
+# UML's memory is a file in TMPDIR, which it maps: on disk, every page the guest touches is disk
+# I/O (UML warns "tempdir ... is not on tmpfs"), and two such boots on a busy machine hit their
+# caps. So /dev/shm, when it has room for all of it; else beside the rest, which still works.
+mem_kib=$(numfmt --from=iec "${mem^^}")
+mem_kib=$((mem_kib / 1024))
+memdir=$w/tmp
+if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+   [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((mem_kib + 256 * 1024)) ]; then
+        memdir=$(mktemp -d /dev/shm/uml-run.XXXXXX)
+fi
 pid=
 cleanup() {
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
         rm -rf "$w"
+        [ "$memdir" = "$w/tmp" ] || rm -rf "$memdir"
 }
 trap cleanup EXIT
 mkdir -p "$w/modroot/lib" "$w/tmp"
@@ -81,7 +92,7 @@ EOT
 chmod 755 "$w/init"
 
 # UML keeps its memory in a file under TMPDIR; its own pid is a session leader (it calls setsid).
-TMPDIR=$w/tmp setsid "$uml" mem="$mem" rootfstype=hostfs rootflags=/ rw init="$w/init" quiet \
+TMPDIR=$memdir setsid "$uml" mem="$mem" rootfstype=hostfs rootflags=/ rw init="$w/init" quiet \
         con0=fd:0,fd:1 con=null </dev/null >"$w/console" 2>&1 &
 pid=$!
 deadline=$((SECONDS + timeout))

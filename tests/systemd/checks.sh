@@ -151,6 +151,18 @@ check_security_exposure() {
                 fail "exposure $exposure is above 2.5"
 }
 
+# ExecReload=: systemctl reload sends SIGHUP; the daemon re-reads aim.ini and stays the same process.
+check_reload() {
+        local pid c
+        pid=$(main_pid)
+        c=$(cursor)
+        systemctl reload aimd.service || fail "systemctl reload aimd failed: $(systemctl status aimd --no-pager 2>&1)"
+        wait_for 10 bash -c "journalctl --after-cursor='$c' -u aimd.service -o cat --no-pager | grep -qF 'Reloading /etc/aim/aim.ini (SIGHUP).'" ||
+                fail "no reload in the journal: $(journalctl --after-cursor="$c" -u aimd.service -o cat --no-pager)"
+        assert_eq "$(main_pid)" "$pid" "MainPID after systemctl reload"
+        assert_eq "$(systemctl is-active aimd.service)" active "aimd.service after systemctl reload"
+}
+
 # Restart=on-failure: a crash brings the daemon back, and it serves again.
 daemon_replaced() { local p; p=$(main_pid); [ "$p" -gt 0 ] && [ "$p" != "$1" ] && is_active aimd.service active; }
 check_restart_on_crash() {
@@ -183,7 +195,7 @@ check_modules() {
 }
 
 CHECKS=(unit_starts interfaces status_text journal_priorities bus_activation sandbox security_exposure
-        restart_on_crash bus_loss modules)
+        reload restart_on_crash bus_loss modules)
 
 # The subsystems, each doing its job from inside the unit's sandbox. To add one: define check_x
 # here and add CHECKS+=(x); they run in this order after the ones above, aimd.service active.

@@ -10,15 +10,15 @@
 #include "shared/config.h"
 #include "util/strv.h"
 
-/* Parses text as file "aim.ini"; returns the parser's result, the error text in *ret_error. */
-static int parse(Config *c, const char *text, char **ret_error) {
+/* Parses text as file "aim.ini"; returns the parser's result, the error text in *reterr_message. */
+static int parse(Config *c, const char *text, char **reterr_message) {
         FILE *f = fmemopen((void *) text, strlen(text), "r");
         int r;
 
         assert_non_null(f);
         assert_int_equal(config_init(c), 0);
-        *ret_error = NULL;
-        r = config_parse(c, f, "aim.ini", ret_error);
+        *reterr_message = NULL;
+        r = config_parse(c, f, "aim.ini", reterr_message);
         fclose(f);
         return r;
 }
@@ -87,6 +87,25 @@ static void test_empty_file_keeps_defaults(void **state) {
         config_done(&c);
 }
 
+/* Issue 10, D12: a file saved by a Windows editor, and a quoted value with a comment after it. */
+static void test_bom_and_quoted_comment(void **state) {
+        static const char text[] =
+                "\xef\xbb\xbf[rimp]\n"
+                "datastore = \"/tmp/a\" # c\n"
+                "repository = '/srv/#repo';the NFS mount\n"
+                "[monitor]\n"
+                "uri = \"test:///default\"; comment\n";
+        _cleanup_free_ char *error = NULL;
+        Config c;
+
+        assert_int_equal(parse(&c, text, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.datastore, "/tmp/a");
+        assert_string_equal(c.repository, "/srv/#repo");
+        assert_string_equal(c.uri, "test:///default");
+        config_done(&c);
+}
+
 static void test_crlf_and_whitespace(void **state) {
         _cleanup_free_ char *error = NULL;
         Config c;
@@ -109,7 +128,7 @@ static const Bad bad[] = {
         { "[monitor]\njust words\n", "aim.ini:2: expected 'key = value' or '[section]', got 'just words'" },
         { "[monitor]\n = 3\n", "aim.ini:2: missing key before '='" },
         { "[monitor]\nuri = \"test:///default\n", "aim.ini:2: unterminated quote in the value of 'uri'" },
-        { "[monitor]\nuri = \"a\" b\n", "aim.ini:2: unterminated quote in the value of 'uri'" },
+        { "[monitor]\nuri = \"a\" b\n", "aim.ini:2: text after the quoted value of 'uri' (a comment starts with '#' or ';')" },
         { "[monitor]\nuri =\n", "aim.ini:2: [monitor] uri must not be empty" },
         { "[monitor]\nredisPort = 0\n", "aim.ini:2: [monitor] redisPort must be a port number 1..65535, not '0'" },
         { "[monitor]\nredisPort = 65536\n", "aim.ini:2: [monitor] redisPort must be a port number 1..65535, not '65536'" },
@@ -129,7 +148,12 @@ static const Bad bad[] = {
         { "[monitor]\n\xff\xfe = 1\n", "aim.ini:2: unknown key '\xff\xfe' in section [monitor]" },
         { "# comment\n; comment\n\n[rimp]\nmaxJobs = 5 x\n", "aim.ini:5: [rimp] maxJobs must be a number 1..64, not '5 x'" },
         { "[rimp]\nmaxJobs = +5\n", "aim.ini:2: [rimp] maxJobs must be a number 1..64, not '+5'" },
-        { "[rimp]\nrepository = \"\"\n", "aim.ini:2: [rimp] repository must not be empty" },
+        { "[rimp]\nrepository = \"\"\n", "aim.ini:2: [rimp] repository must be an absolute path, not ''" },
+        /* Relative to the daemon's working directory, which nobody chooses (issue 10, D12). */
+        { "[rimp]\n\ndatastore = \"var/lib/virt\"\n", "aim.ini:3: [rimp] datastore must be an absolute path, not 'var/lib/virt'" },
+        { "[rimp]\nrepository = ./repo # here\n", "aim.ini:2: [rimp] repository must be an absolute path, not './repo'" },
+        /* A byte order mark is skipped at the start of the file only. */
+        { "[rimp]\n\xef\xbb\xbf[monitor]\n", "aim.ini:2: expected 'key = value' or '[section]', got '\xef\xbb\xbf[monitor]'" },
 };
 
 static void test_malformed(void **state) {
@@ -180,16 +204,68 @@ static void test_load_directory(void **state) {
         config_done(&c);
 }
 
+/* A caller that does not want the message passes NULL, and gets the errno only. */
+static void test_no_message_wanted(void **state) {
+        static const char text[] = "[nonsense]\n";
+        FILE *f = fmemopen((void *) text, sizeof(text) - 1, "r");
+        Config c;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_parse(&c, f, "aim.ini", NULL), -EINVAL);
+        fclose(f);
+        assert_int_equal(config_load(&c, "/nonexistent/aim.ini", false, NULL), -ENOENT);
+        assert_int_equal(config_load(&c, "/", false, NULL), -EISDIR);
+        config_done(&c);
+}
+
+/* SIGHUP (issue 10, D8): maxJobs is taken, every other changed key is named and left alone. */
+static void test_reload(void **state) {
+        _cleanup_free_ char *error = NULL;
+        _cleanup_strv_free_ char **pending = NULL;
+        Config c, next;
+
+        assert_int_equal(parse(&c, "[rimp]\nmaxJobs = 2\n[server]\nport = 1\n", &error), 0);
+        assert_int_equal(parse(&next, "[rimp]\nmaxJobs = 7\ndatastore = /srv/ds\n[monitor]\nredisPort = 7000\n"
+                                      "uri = test:///default\n[vlan]\nbrctlCmd = x\n", &error), 0);
+        assert_int_equal(config_reload(&c, &next, &pending), 0);
+        assert_int_equal(c.max_jobs, 7);
+        assert_string_equal(c.datastore, "/var/lib/virt");
+        assert_string_equal(c.uri, "qemu:///system");
+        assert_int_equal(c.redis_port, 6379);
+        /* In the order of the key table. */
+        assert_int_equal(strv_length(pending), 3);
+        assert_string_equal(pending[0], "[monitor] uri");
+        assert_string_equal(pending[1], "[monitor] redisPort");
+        assert_string_equal(pending[2], "[rimp] datastore");
+        /* The notices are the new file's. */
+        assert_int_equal(strv_length(c.notices), 1);
+        assert_non_null(strstr(c.notices[0], "[vlan] brctlCmd is ignored"));
+        config_done(&next);
+        pending = strv_free(pending);
+
+        /* The same file again: nothing pending. */
+        assert_int_equal(config_init(&next), 0);
+        assert_int_equal(free_and_strdup(&next.datastore, c.datastore), 0);
+        next.max_jobs = 7;
+        assert_int_equal(config_reload(&c, &next, &pending), 0);
+        assert_null(pending);
+        config_done(&next);
+        config_done(&c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_aim_file),
                 cmocka_unit_test(test_empty_file_keeps_defaults),
+                cmocka_unit_test(test_bom_and_quoted_comment),
                 cmocka_unit_test(test_crlf_and_whitespace),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_load_missing),
                 cmocka_unit_test(test_load_directory),
+                cmocka_unit_test(test_no_message_wanted),
+                cmocka_unit_test(test_reload),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
