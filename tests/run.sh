@@ -8,6 +8,8 @@
 #             (a sanitizer report from any of our processes fails the test, see lib.sh)
 #   fuzz      clang + libFuzzer: every harness for AIM_FUZZ_SECONDS (default 30) each
 # AIM_PASSES chooses passes (default "main sanitize fuzz"); arguments go to the main meson test.
+# Timeouts are multiplied by AIM_TIMEOUT_MULTIPLIER (default 3): they catch hangs, and a shared
+# machine may be busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +35,7 @@ pass_start=$SECONDS
 run_pass() {
         local name=$1 dir=$2 start=$pass_start; shift 2
         rm -f "$dir/meson-logs/testlog.json"
-        meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
+        meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${AIM_TIMEOUT_MULTIPLIER:-3}" "$@" || rc=$?
         [ -f "$dir/meson-logs/testlog.json" ] && logs+=("$dir/meson-logs/testlog.json")
         timings+=("$name pass (build + tests): $((SECONDS - start)) s")
         pass_start=$SECONDS

@@ -63,8 +63,13 @@ name_has_owner() {
 }
 
 # wait_for TIMEOUT_S CMD...: polls CMD until it succeeds.
+# The cap is only reached when something is wrong, so it is generous: it is multiplied by
+# AIM_WAIT_SCALE (default 4, and 3 times that under valgrind), which keeps a busy or slow machine
+# from turning a wait into a failure.
 wait_for() {
-        local deadline=$((SECONDS + $1)); shift
+        local scale=${AIM_WAIT_SCALE:-4}
+        [ -n "${AIM_VALGRIND:-}" ] && scale=$((scale * 3))
+        local deadline=$((SECONDS + $1 * scale)); shift
         until "$@"; do
                 [ $SECONDS -lt $deadline ] || return 1
                 sleep 0.05
