@@ -17,6 +17,7 @@ typedef struct Verb {
         int min_args, max_args;         /* not counting the verb itself */
         int (*run)(sd_bus *bus, int argc, char *argv[]);
         const char *usage;              /* "VERB ARGS  what it does", for --help */
+        bool bus_optional;              /* runs without the bus too (bus is NULL then) */
 } Verb;
 
 /* Runs the verb named by argv[0] from verbs (NULL-terminated by name). */
@@ -46,3 +47,6 @@ int verb_monitor(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-image.c */
 int verb_image(sd_bus *bus, int argc, char *argv[]);
 int verb_job(sd_bus *bus, int argc, char *argv[]);
+/* aimctl-events.c */
+int verb_broker(sd_bus *bus, int argc, char *argv[]);
+int verb_events(sd_bus *bus, int argc, char *argv[]);

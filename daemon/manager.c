@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "broker/broker-dbus.h"
+#include "broker/broker.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
 #include "images/image-dbus.h"
@@ -46,6 +48,7 @@ Manager *manager_free(Manager *m) {
         network_free(m->network);
         virt_free(m->virt);
         images_free(m->images);
+        broker_free(m->broker);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -143,6 +146,10 @@ int manager_start(Manager *m, const char *bus) {
         if (r < 0)
                 return log_error_errno(r, "Failed to publish the object manager: %m");
 
+        /* The broker first: the subsystems' resync at start publishes what happened while we were down. */
+        r = broker_start(m);
+        if (r < 0)
+                return r;
         r = network_start(m);
         if (r < 0)
                 return r;

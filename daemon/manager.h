@@ -24,6 +24,7 @@ typedef struct HostInfo {
 } HostInfo;
 
 typedef struct Virt Virt;
+typedef struct Broker Broker;
 
 typedef struct Manager {
         sd_event *event;
@@ -34,6 +35,7 @@ typedef struct Manager {
         Network *network;
         Virt *virt;             /* the hypervisor connection and machines (virt.c) */
         struct Images *images;
+        Broker *broker;         /* the event stream to Redis; NULL when [monitor] redisHost is not set */
 } Manager;
 
 int manager_new(Manager **ret);

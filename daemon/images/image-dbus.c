@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/broker.h"
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
@@ -174,6 +175,8 @@ static void on_job_finished(Job *j, void *userdata) {
                                j->object_path, result, j->state == JOB_DONE ? "" : strempty(j->message));
         if (r < 0)
                 log_warning_errno(r, "Failed to signal the end of job %u: %m", j->id);
+        broker_publish_job(m->broker, j->id, job_type_to_string(j->type), result, j->state == JOB_DONE ? "" : j->message,
+                           j->source, j->target);
 }
 
 /* ---- org.abiquo.Node1.Images ---- */

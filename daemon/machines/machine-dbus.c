@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "broker/broker.h"
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
@@ -271,6 +272,7 @@ static void on_machine_event(Virt *v, Machine *machine, const char *event, const
                                machine->path ?: path, machine->uuid, machine->name, event, detail);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit MachineEvent: %m");
+        broker_publish_machine(m->broker, event, detail, machine->uuid, machine->name);
 }
 
 static void on_machine_state(Virt *v, Machine *machine, void *userdata) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "broker/broker.h"
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
@@ -84,6 +85,7 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         VlanSpec spec = {};
         char name[IFNAMSIZ], tag[8];
         bool is_new, had_conflict;
+        const Link *l;
         Vlan *v;
         int r;
 
@@ -117,6 +119,9 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
                 return r;
         if (is_new)
                 (void) sd_bus_emit_object_added(m->bus, path);
+        if (is_new)
+                broker_publish_vlan(m->broker, "created", v->name, v->parent, v->tag, v->bridge,
+                                    (l = link_table_get_by_name(m->network->rtnl->links, v->name)) ? operstate_to_string(l->operstate) : "notpresent");
         else if (had_conflict)
                 (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "Conflict", NULL);
         return sd_bus_reply_method_return(message, "o", path);
@@ -145,6 +150,7 @@ static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, 
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
         (void) sd_bus_emit_object_removed(m->bus, path);
+        broker_publish_vlan(m->broker, "deleted", v->name, v->parent, v->tag, v->bridge, "notpresent");
         vlan_free(v);
         return sd_bus_reply_method_return(message, NULL);
 }
@@ -328,6 +334,9 @@ static void on_link_change(Rtnl *rtnl, const Link *old, const Link *new, unsigne
                         (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "MTU", NULL);
                 else if (change & LINK_CHANGE_OPERSTATE)
                         (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "OperState", NULL);
+                if (change & LINK_CHANGE_OPERSTATE && new && i == 0)
+                        broker_publish_vlan(m->broker, "operstate", v->name, v->parent, v->tag, v->bridge,
+                                            operstate_to_string(new->operstate));
         }
 }
 

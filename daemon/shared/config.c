@@ -2,10 +2,14 @@
 /* config.c — aim.ini (AIM-compatible) configuration with built-in defaults */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "shared/config.h"
 #include "util/strv.h"
@@ -15,6 +19,10 @@ typedef enum KeyType {
         KEY_PATH,               /* an absolute path */
         KEY_PORT,
         KEY_JOBS,
+        KEY_COUNT,
+        KEY_REDIS_HOST,
+        KEY_READABLE_FILE,
+        KEY_NODE_NAME,
         KEY_OBSOLETE,
 } KeyType;
 
@@ -29,8 +37,14 @@ typedef struct Key {
 
 static const Key keys[] = {
         { "monitor", "uri",        KEY_STRING, offsetof(Config, uri) },
-        { "monitor", "redisHost",  KEY_STRING, offsetof(Config, redis_host) },
+        { "monitor", "redisHost",  KEY_REDIS_HOST, offsetof(Config, redis_host) },
         { "monitor", "redisPort",  KEY_PORT,   offsetof(Config, redis_port) },
+        { "monitor", "redisUser",  KEY_STRING, offsetof(Config, redis_user) },
+        { "monitor", "redisPasswordFile", KEY_READABLE_FILE, offsetof(Config, redis_password_file) },
+        { "monitor", "redisStream", KEY_STRING, offsetof(Config, redis_stream) },
+        { "monitor", "redisMaxLen", KEY_COUNT, offsetof(Config, redis_max_len) },
+        { "monitor", "redisBacklog", KEY_COUNT, offsetof(Config, redis_backlog) },
+        { "monitor", "nodeName",   KEY_NODE_NAME, offsetof(Config, node_name) },
         { "rimp",    "repository", KEY_PATH,   offsetof(Config, repository) },
         { "rimp",    "datastore",  KEY_PATH,   offsetof(Config, datastore) },
         { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs), .reload = true },
@@ -43,14 +57,16 @@ static const Key keys[] = {
 int config_init(Config *c) {
         *c = (Config) {
                 .uri = strdup("qemu:///system"),
-                .redis_host = strdup("localhost"),
                 .redis_port = 6379,
+                .redis_stream = strdup("aim:events"),
+                .redis_max_len = 1000000,
+                .redis_backlog = 100000,
                 .repository = strdup("/opt/vm_repository"),
                 .datastore = strdup("/var/lib/virt"),
                 .max_jobs = 4,
                 .state_dir = strdup("/var/lib/aim"),
         };
-        if (!c->uri || !c->redis_host || !c->repository || !c->datastore || !c->state_dir) {
+        if (!c->uri || !c->redis_stream || !c->repository || !c->datastore || !c->state_dir) {
                 config_done(c);
                 return -ENOMEM;
         }
@@ -60,6 +76,10 @@ int config_init(Config *c) {
 void config_done(Config *c) {
         free(c->uri);
         free(c->redis_host);
+        free(c->redis_user);
+        free(c->redis_password_file);
+        free(c->redis_stream);
+        free(c->node_name);
         free(c->repository);
         free(c->datastore);
         free(c->state_dir);
@@ -126,6 +146,23 @@ static int unquote(char *v, char **ret) {
         return 0;
 }
 
+bool valid_node_name(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* The password is read when the broker connects; a file that cannot be read is a mistake to report now. */
+static int check_readable_file(const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return negative_errno();
+        return S_ISREG(st.st_mode) ? 0 : -EISDIR;
+}
+
 static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *ret) {
         char *end;
         unsigned long u;
@@ -144,6 +181,7 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                   char **reterr_message) {
         void *field = (uint8_t *) c + k->offset;
         char *notice;
+        int r;
 
         switch (k->type) {
         case KEY_STRING:
@@ -166,6 +204,30 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                         return error_at(reterr_message, filename, line, "[%s] %s must be a number 1..64, not '%s'",
                                         k->section, k->name, value);
                 return 0;
+        case KEY_COUNT:
+                if (parse_uint(value, 1, UINT_MAX, field) < 0)
+                        return error_at(reterr_message, filename, line, "[%s] %s must be a number 1..%u, not '%s'",
+                                        k->section, k->name, UINT_MAX, value);
+                return 0;
+        case KEY_REDIS_HOST:
+                /* A path is a Unix socket; relative to what the daemon's cwd happens to be, it means nothing. */
+                if (value[0] != '/' && (strchr(value, '/') || value[strcspn(value, " \t")] != 0))
+                        return error_at(reterr_message, filename, line,
+                                        "[%s] %s must be a host name, an IP address or an absolute socket path, not '%s'",
+                                        k->section, k->name, value);
+                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+        case KEY_READABLE_FILE:
+                r = value[0] == '/' ? check_readable_file(value) : -EINVAL;
+                if (r < 0)
+                        return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path to a readable file, "
+                                        "'%s' is not: %s", k->section, k->name, value,
+                                        r == -EINVAL ? "a relative path" : strerror(-r));
+                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+        case KEY_NODE_NAME:
+                if (!valid_node_name(value))
+                        return error_at(reterr_message, filename, line, "[%s] %s must be 1..64 bytes of [A-Za-z0-9._-], not '%s'",
+                                        k->section, k->name, value);
+                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
         case KEY_OBSOLETE:
                 if (asprintf(&notice, "%s:%u: [%s] %s is ignored: %s.", filename, line, k->section, k->name, k->why) < 0)
                         return -ENOMEM;
@@ -285,9 +347,13 @@ static bool key_differs(const Key *k, const Config *a, const Config *b) {
         switch (k->type) {
         case KEY_STRING:
         case KEY_PATH:
+        case KEY_REDIS_HOST:
+        case KEY_READABLE_FILE:
+        case KEY_NODE_NAME:
                 return !streq_ptr(*(char * const *) fa, *(char * const *) fb);
         case KEY_PORT:
         case KEY_JOBS:
+        case KEY_COUNT:
                 return *(const unsigned *) fa != *(const unsigned *) fb;
         case KEY_OBSOLETE:
                 return false;

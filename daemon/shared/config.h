@@ -9,8 +9,14 @@
 
 typedef struct Config {
         char *uri;              /* [monitor] uri: libvirt connection URI */
-        char *redis_host;       /* [monitor] redisHost: where AIM relayed events; kept for the orchestrator */
+        char *redis_host;       /* [monitor] redisHost: host, address or absolute socket path; NULL: no broker */
         unsigned redis_port;    /* [monitor] redisPort */
+        char *redis_user;       /* [monitor] redisUser: the ACL user (Redis 6+); NULL: AUTH with the password alone */
+        char *redis_password_file; /* [monitor] redisPasswordFile: holds the password; NULL: no AUTH */
+        char *redis_stream;     /* [monitor] redisStream: the stream key */
+        unsigned redis_max_len; /* [monitor] redisMaxLen: XADD MAXLEN ~ */
+        unsigned redis_backlog; /* [monitor] redisBacklog: events kept while Redis is unreachable */
+        char *node_name;        /* [monitor] nodeName: NULL: the host name */
         char *repository;       /* [rimp] repository: the shared (NFS) image repository */
         char *datastore;        /* [rimp] datastore: the local directory of VM disks */
         unsigned max_jobs;      /* [rimp] maxJobs: copies that may run at once */
@@ -26,6 +32,9 @@ void config_done(Config *c);
  * skipped). On a malformed line or unknown key returns -EINVAL with *reterr_message set to
  * "FILE:LINE: what is wrong"; c may then hold some of the file's values. */
 int config_parse(Config *c, FILE *f, const char *filename, char **reterr_message);
+
+/* [monitor] nodeName: 1..64 bytes of [A-Za-z0-9._-] (it names the node in every stream entry). */
+bool valid_node_name(const char *s);
 
 /* Opens and parses path. A missing file is fine when missing_ok (the defaults stand). */
 int config_load(Config *c, const char *path, bool missing_ok, char **reterr_message);

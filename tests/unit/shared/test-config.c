@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "shared/config.h"
@@ -154,6 +156,24 @@ static const Bad bad[] = {
         { "[rimp]\nrepository = ./repo # here\n", "aim.ini:2: [rimp] repository must be an absolute path, not './repo'" },
         /* A byte order mark is skipped at the start of the file only. */
         { "[rimp]\n\xef\xbb\xbf[monitor]\n", "aim.ini:2: expected 'key = value' or '[section]', got '\xef\xbb\xbf[monitor]'" },
+        /* The broker's keys (API-v2.md, "Events beyond one host"). */
+        { "[monitor]\nredisHost = run/redis.sock\n", "aim.ini:2: [monitor] redisHost must be a host name, an IP "
+          "address or an absolute socket path, not 'run/redis.sock'" },
+        { "[monitor]\nredisHost = a b\n", "aim.ini:2: [monitor] redisHost must be a host name, an IP address or an "
+          "absolute socket path, not 'a b'" },
+        { "[monitor]\nredisPasswordFile = secret\n", "aim.ini:2: [monitor] redisPasswordFile must be an absolute path "
+          "to a readable file, 'secret' is not: a relative path" },
+        { "[monitor]\n\nredisPasswordFile = /nonexistent/pw\n", "aim.ini:3: [monitor] redisPasswordFile must be an "
+          "absolute path to a readable file, '/nonexistent/pw' is not: No such file or directory" },
+        { "[monitor]\nredisPasswordFile = /\n", "aim.ini:2: [monitor] redisPasswordFile must be an absolute path to a "
+          "readable file, '/' is not: Is a directory" },
+        { "[monitor]\nredisMaxLen = 0\n", "aim.ini:2: [monitor] redisMaxLen must be a number 1..4294967295, not '0'" },
+        { "[monitor]\nredisBacklog = 4294967296\n", "aim.ini:2: [monitor] redisBacklog must be a number 1..4294967295, "
+          "not '4294967296'" },
+        { "[monitor]\nredisBacklog = lots\n", "aim.ini:2: [monitor] redisBacklog must be a number 1..4294967295, not 'lots'" },
+        { "[monitor]\nnodeName = node 1\n", "aim.ini:2: [monitor] nodeName must be 1..64 bytes of [A-Za-z0-9._-], "
+          "not 'node 1'" },
+        { "[monitor]\nredisStream =\n", "aim.ini:2: [monitor] redisStream must not be empty" },
 };
 
 static void test_malformed(void **state) {
@@ -166,6 +186,60 @@ static void test_malformed(void **state) {
                 assert_string_equal(error, bad[i].error);
                 config_done(&c);
         }
+}
+
+static void test_broker_keys(void **state) {
+        static const char text[] =
+                "[monitor]\n"
+                "redisHost = /run/redis/redis.sock\n"
+                "redisPort = 6390\n"
+                "redisUser = aimd\n"
+                "redisPasswordFile = /dev/null\n"
+                "redisStream = {fleet}:events\n"
+                "redisMaxLen = 5000\n"
+                "redisBacklog = 10\n"
+                "nodeName = node-1.rack2\n";
+        _cleanup_free_ char *error = NULL;
+        Config c;
+
+        /* The defaults: no broker until redisHost is set. */
+        assert_int_equal(config_init(&c), 0);
+        assert_null(c.redis_host);
+        assert_string_equal(c.redis_stream, "aim:events");
+        assert_int_equal(c.redis_max_len, 1000000);
+        assert_int_equal(c.redis_backlog, 100000);
+        assert_null(c.node_name);
+        config_done(&c);
+
+        assert_int_equal(parse(&c, text, &error), -EINVAL);
+        /* /dev/null is readable but not a regular file: a password file it is not. */
+        assert_string_equal(error, "aim.ini:5: [monitor] redisPasswordFile must be an absolute path to a readable file, "
+                            "'/dev/null' is not: Is a directory");
+        config_done(&c);
+        free(error);
+        error = NULL;
+
+        /* The same with a real file in place of /dev/null. */
+        char path[] = "/tmp/test-config-pw.XXXXXX";
+        _cleanup_free_ char *good = NULL;
+        const char *dev_null = strstr(text, "/dev/null");
+        int fd = mkstemp(path);
+
+        assert_true(fd >= 0);
+        close(fd);
+        assert_true(asprintf(&good, "%.*s%s%s", (int) (dev_null - text), text, path, dev_null + strlen("/dev/null")) > 0);
+        assert_int_equal(parse(&c, good, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.redis_host, "/run/redis/redis.sock");
+        assert_int_equal(c.redis_port, 6390);
+        assert_string_equal(c.redis_user, "aimd");
+        assert_string_equal(c.redis_password_file, path);
+        assert_string_equal(c.redis_stream, "{fleet}:events");
+        assert_int_equal(c.redis_max_len, 5000);
+        assert_int_equal(c.redis_backlog, 10);
+        assert_string_equal(c.node_name, "node-1.rack2");
+        config_done(&c);
+        unlink(path);
 }
 
 static void test_nul_byte(void **state) {
@@ -261,6 +335,7 @@ int main(void) {
                 cmocka_unit_test(test_bom_and_quoted_comment),
                 cmocka_unit_test(test_crlf_and_whitespace),
                 cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_broker_keys),
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_load_missing),
                 cmocka_unit_test(test_load_directory),
