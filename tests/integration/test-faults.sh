@@ -15,8 +15,9 @@ require_cmd ip python3 gdbus sha256sum pgrep
 aim_setup
 echo "maxJobs = 2" >> "$AIM_TMP/aim.ini"
 
-# Sized by count, for the cap: a round (the workload, the kill, a restart, the checks) took ~6 s of
-# UML on a quiet machine and 30 s and more at a load average of 14 (bench/RESULTS.md, "Test suite").
+# Sized by count, for the cap: 20 rounds (the workload, the kill, a restart, the checks) took
+# 2-2.7 min of UML on a quieter machine; at a load average of 14 one round took minutes
+# (bench/RESULTS.md, "Test suite").
 ROUNDS=${AIM_FAULT_ROUNDS:-10}
 SEED=${AIM_FAULT_SEED:-$RANDOM}
 RANDOM=$SEED

@@ -11,9 +11,9 @@ require_cmd ip python3 gdbus sha256sum
 aim_setup
 echo "maxJobs = 2" >> "$AIM_TMP/aim.ini"
 
-# Sized by count, for the cap: UML served 369-393 calls/s on a quiet machine and ~120 on one with a
-# load average of 11 (bench/RESULTS.md, "Test suite"), so 15 000 calls take 40-130 s of uml-run's
-# 600 s. 15 000 is also enough for the RSS check below to see a leak of one block per call.
+# Sized by count, for the cap: UML served 369-393 calls/s on a quiet machine and 53 at a load
+# average of 15 (bench/RESULTS.md, "Test suite"), so 15 000 calls take 40-285 s of uml-run's 600 s.
+# 15 000 is also enough for the RSS check below to see a leak of one block per call.
 CLIENTS=${AIM_LOAD_CLIENTS:-50}
 CALLS=${AIM_LOAD_CALLS:-300}
 ROOT=/org/abiquo/Node1
