@@ -119,9 +119,8 @@ int table_add_properties_except(Table *t, sd_bus_message *reply, const char * co
                         return r;
                 for (const char * const *k = skip; k && *k && !skipped; k++)
                         skipped = streq(*k, name);
-                if (skipped)
-                        r = sd_bus_message_skip(reply, "v");
-                else if (contents[1] == 0) {
+                /* Containers are shown by their own verbs. */
+                if (!skipped && contents[1] == 0) {
                         r = table_add_column(t, name);
                         if (r < 0)
                                 return r;
@@ -131,7 +130,7 @@ int table_add_properties_except(Table *t, sd_bus_message *reply, const char * co
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(reply);
                 } else
-                        r = sd_bus_message_skip(reply, "v");    /* containers: shown by their own verbs */
+                        r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(reply);

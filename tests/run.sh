@@ -74,13 +74,19 @@ fi
 printf '# %s\n' "${timings[@]}"
 # The closing line CI reads, counted from meson's own logs.
 python3 - "${logs[@]}" <<'PY'
-import json, sys
+import json, os, sys
 n = {"OK": 0, "FAIL": 0, "SKIP": 0}
+slow = []
 for log in sys.argv[1:]:
+    build = os.path.basename(os.path.dirname(os.path.dirname(log)))
     for line in open(log):
-        r = json.loads(line)["result"]
+        t = json.loads(line)
+        r = t["result"]
         key = "OK" if r in ("OK", "EXPECTEDFAIL") else "SKIP" if r == "SKIP" else "FAIL"
         n[key] += 1
+        slow.append((t["duration"], f"{build}:{t['name']}"))
+# Where the time goes (the UML tests run alone, see tests/integration/meson.build).
+print("# slowest:", ", ".join(f"{name} {d:.0f} s" for d, name in sorted(slow, reverse=True)[:8]))
 print(f"{n['OK']} passed, {n['FAIL']} failed, {n['SKIP']} skipped")
 PY
 exit $rc

@@ -32,7 +32,6 @@ typedef struct Key {
         KeyType type;
         size_t offset;          /* into Config, for everything but KEY_OBSOLETE */
         const char *why;        /* for KEY_OBSOLETE: why it no longer means anything */
-        bool reload;            /* SIGHUP takes it into the running daemon (config_reload()) */
 } Key;
 
 static const Key keys[] = {
@@ -47,7 +46,7 @@ static const Key keys[] = {
         { "monitor", "nodeName",   KEY_NODE_NAME, offsetof(Config, node_name) },
         { "rimp",    "repository", KEY_PATH,   offsetof(Config, repository) },
         { "rimp",    "datastore",  KEY_PATH,   offsetof(Config, datastore) },
-        { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs), .reload = true },
+        { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs) },
         { "server",  "port",       KEY_OBSOLETE, 0, "aimd is reached over D-Bus, it listens on no TCP port" },
         { "vlan",    "ifconfigCmd", KEY_OBSOLETE, 0, "links are configured over netlink, no command is run" },
         { "vlan",    "vconfigCmd", KEY_OBSOLETE, 0, "VLANs are created over netlink, no command is run" },
@@ -361,6 +360,11 @@ static bool key_differs(const Key *k, const Config *a, const Config *b) {
         return true;
 }
 
+/* What SIGHUP takes into the running daemon: [rimp] maxJobs (main.c hands it to the job queue). */
+static bool key_reloadable(const Key *k) {
+        return k->type == KEY_JOBS && k->offset == offsetof(Config, max_jobs);
+}
+
 int config_reload(Config *c, Config *next, char ***ret_pending) {
         _cleanup_strv_free_ char **pending = NULL;
         int r;
@@ -375,7 +379,7 @@ int config_reload(Config *c, Config *next, char ***ret_pending) {
 
                 if (!key_differs(k, c, next))
                         continue;
-                if (!k->reload) {
+                if (!key_reloadable(k)) {
                         if (asprintf(&name, "[%s] %s", k->section, k->name) < 0)
                                 return -ENOMEM;
                         r = strv_consume(&pending, name);
@@ -383,8 +387,7 @@ int config_reload(Config *c, Config *next, char ***ret_pending) {
                                 return r;
                         continue;
                 }
-                /* A reloadable key is a plain value (see keys[]): copied, so next stays whole. */
-                assert(k->type == KEY_PORT || k->type == KEY_JOBS);
+                /* A plain number (KEY_JOBS): copied, so next stays whole. */
                 memcpy((uint8_t *) c + k->offset, (const uint8_t *) next + k->offset, sizeof(unsigned));
         }
         strv_free(c->notices);
