@@ -100,24 +100,31 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
         return sd_bus_message_exit_container(reply);
 }
 
-static int verb_status(sd_bus *bus, int argc, char *argv[]) {
+int print_properties(sd_bus *bus, const char *interface, const char *whose) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *what = NULL;
         int r;
 
+        if (asprintf(&what, "Failed to read the %s properties", whose) < 0)
+                return -ENOMEM;
         r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", "org.abiquo.Node1");
+                               &error, &reply, "s", interface);
         if (r < 0)
-                return log_bus_error(r, &error, "Failed to read the node's properties");
+                return log_bus_error(r, &error, what);
         t = table_new(NULL);
         if (!t)
                 return -ENOMEM;
         table_set_vertical(t, true);
         r = table_add_properties(t, reply);
         if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the node's properties");
+                return log_bus_error(r, NULL, what);
         return table_print(t, arg_json);
+}
+
+static int verb_status(sd_bus *bus, int argc, char *argv[]) {
+        return print_properties(bus, NODE_INTERFACE, "node's");
 }
 
 static const Verb verbs[] = {

@@ -29,6 +29,9 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 
+/* Prints the properties of interface on the node object, vertically (or as one JSON object). */
+int print_properties(sd_bus *bus, const char *interface, const char *whose);
+
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
 
