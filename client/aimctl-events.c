@@ -14,25 +14,7 @@
 #include "util/hashmap.h"
 
 int verb_broker(sd_bus *bus, int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
-        int r;
-
-        if (!bus)
-                return log_bus_error(-ENOTCONN, NULL, "Failed to connect to the bus");
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", BROKER_INTERFACE);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to read the broker's properties");
-        t = table_new(NULL);
-        if (!t)
-                return -ENOMEM;
-        table_set_vertical(t, true);
-        r = table_add_properties(t, reply);
-        if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the broker's properties");
-        return table_print(t, arg_json);
+        return print_properties(bus, BROKER_INTERFACE, "broker's", NULL, NULL, NULL);
 }
 
 typedef struct NodeSeq {

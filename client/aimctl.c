@@ -142,6 +142,37 @@ int table_add_properties_except(Table *t, sd_bus_message *reply, const char * co
         return sd_bus_message_exit_container(reply);
 }
 
+/* Prints an interface's properties on the node's object, less those in except (NULL: none), with
+ * one more row note_column: note if note is set. */
+int print_properties(sd_bus *bus, const char *interface, const char *whose, const char * const *except,
+                     const char *note_column, const char *note) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *what = NULL;
+        int r;
+
+        if (asprintf(&what, "Failed to read the %s properties", whose) < 0)
+                return -ENOMEM;
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", interface);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        t = table_new(NULL);
+        if (!t)
+                return -ENOMEM;
+        table_set_vertical(t, true);
+        r = table_add_properties_except(t, reply, except);
+        if (r >= 0 && note) {
+                r = table_add_column(t, note_column);
+                if (r >= 0)
+                        r = table_add_string(t, note);
+        }
+        if (r < 0)
+                return log_bus_error(r, NULL, what);
+        return table_print(t, arg_json);
+}
+
 static int verb_status(sd_bus *bus, int argc, char *argv[]) {
         /* What the node says of its hypervisor while not connected: empty strings and zeros, which
          * read as a broken host. People are told the state instead; programs (--json) get it all. */
@@ -149,8 +180,6 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
                 "HypervisorConnected", "HypervisorType", "CPUs", "CPUModel", "MemoryKiB", NULL
         };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ char *uri = NULL, *state = NULL;
         int connected = true, r;
 
@@ -162,26 +191,11 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
                                                        "HypervisorURI", &error, &uri);
                 if (r < 0)
                         return log_bus_error(r, &error, "Failed to read the node's properties");
-        }
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", NODE_INTERFACE);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to read the node's properties");
-        t = table_new(NULL);
-        if (!t)
-                return -ENOMEM;
-        table_set_vertical(t, true);
-        r = table_add_properties_except(t, reply, connected ? NULL : not_connected);
-        if (r >= 0 && !connected) {
-                if (asprintf(&state, "disconnected; aimd is connecting to %s and retries until it answers", uri) < 0)
+                if (!connected &&
+                    asprintf(&state, "disconnected; aimd is connecting to %s and retries until it answers", uri) < 0)
                         return -ENOMEM;
-                r = table_add_column(t, "Hypervisor");
-                if (r >= 0)
-                        r = table_add_string(t, state);
         }
-        if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the node's properties");
-        return table_print(t, arg_json);
+        return print_properties(bus, NODE_INTERFACE, "node's", connected ? NULL : not_connected, "Hypervisor", state);
 }
 
 static const Verb verbs[] = {

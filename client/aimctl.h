@@ -36,6 +36,10 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 
+/* Prints the properties of interface on the node object, vertically (or as one JSON object). */
+int print_properties(sd_bus *bus, const char *interface, const char *whose, const char * const *except,
+                     const char *note_column, const char *note);
+
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
 /* The same, leaving out the properties named in skip (NULL-terminated, or NULL). */

@@ -268,6 +268,9 @@ static void on_connect(const redisAsyncContext *c, int status) {
                 broker_fail(b, "cannot connect: %s", c->errstr);
                 return broker_disconnect(b);
         }
+        /* A peer that vanishes without a word (a partition, a dead host) is noticed, not waited for. */
+        if (b->host[0] != '/')
+                (void) redisEnableKeepAlive((redisContext *) &c->c);
         if (!b->password_file)
                 broker_became_ready(b);
         /* else the AUTH sent with the connect answers. */
