@@ -241,9 +241,9 @@ int vlan_record_parse(const char *text, size_t size, VlanRecord *ret) {
         assert_return(text || size == 0, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        if (size > VLAN_RECORD_SIZE_MAX || memchr(text, 0, size))
+        if (size > VLAN_RECORD_SIZE_MAX || (size > 0 && memchr(text, 0, size)))
                 return -EBADMSG;
-        copy = strndup(text, size);
+        copy = strndup(text ?: "", size);
         if (!copy)
                 return -ENOMEM;
         for (p = copy; *p; p = nl + 1) {
@@ -281,7 +281,7 @@ int vlan_state_load(VlanState *s, VlanRecordHandler handler, void *userdata) {
         while ((de = readdir(d))) {
                 _cleanup_free_ char *text = NULL;
                 VlanRecord rec;
-                size_t size;
+                size_t size = 0;
 
                 if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0) {
                         (void) unlinkat(s->dir_fd, de->d_name, 0);      /* a write a crash cut short */
