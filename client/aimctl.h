@@ -27,6 +27,7 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
 
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
+int verb_checkpoint(sd_bus *bus, int argc, char *argv[]);
 
 /* Appends every property in an a{sv} reply with a basic type (or arrays of them) as a column. */
 int table_add_properties(Table *t, sd_bus_message *reply);
