@@ -5,9 +5,7 @@
  * The file is written (and the directory synced) before the first change: a daemon killed at any
  * point after that finds it at the next start and rolls back, and each undo record is idempotent, so
  * changes that never happened cost nothing to undo. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,46 +226,35 @@ int checkpoint_parse(const char *text, size_t size, Checkpoint **ret) {
         return 0;
 }
 
-static inline void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
+typedef struct LoadContext {
+        CheckpointHandler handler;
+        void *userdata;
+        uint32_t highest;
+} LoadContext;
+
+static int on_checkpoint_file(const char *name, const char *text, size_t size, void *userdata) {
+        LoadContext *ctx = userdata;
+        Checkpoint *c = NULL;
+        int r;
+
+        r = checkpoint_parse(text, size, &c);
+        if (r == -EBADMSG) {
+                log_warning("Skipping malformed checkpoint file %s.", name);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        ctx->highest = MAX(ctx->highest, c->id);
+        return ctx->handler(c, ctx->userdata);
 }
 
 int checkpoint_load_all(VlanState *state, CheckpointHandler handler, void *userdata) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        uint32_t highest = 0;
-        int fd, r;
+        LoadContext ctx = { .handler = handler, .userdata = userdata };
+        int r;
 
         assert_return(state, -EINVAL);
         assert_return(handler, -EINVAL);
 
-        fd = openat(state->dir_fd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *text = NULL;
-                Checkpoint *c = NULL;
-                size_t size = 0;
-
-                if (strncmp(de->d_name, CHECKPOINT_PREFIX, strlen(CHECKPOINT_PREFIX)) != 0)
-                        continue;
-                r = vlan_state_read_file(state, de->d_name, CHECKPOINT_FILE_SIZE_MAX, &text, &size);
-                if (r >= 0)
-                        r = checkpoint_parse(text, size, &c);
-                if (r < 0) {
-                        log_warning_errno(r, "Skipping checkpoint file %s, unreadable or malformed: %m", de->d_name);
-                        continue;
-                }
-                highest = MAX(highest, c->id);
-                r = handler(c, userdata);
-                if (r < 0)
-                        return r;
-        }
-        return (int) MIN(highest, (uint32_t) INT32_MAX);
+        r = vlan_state_foreach(state, CHECKPOINT_PREFIX, CHECKPOINT_FILE_SIZE_MAX, on_checkpoint_file, &ctx);
+        return r < 0 ? r : (int) MIN(ctx.highest, (uint32_t) INT32_MAX);
 }
