@@ -57,11 +57,20 @@ def call(bus, path, iface, method, sig, args, dest=DEST):
         return e.get_dbus_name(), e.get_dbus_message() or ''
 
 
+def sv(d):
+    """A JSON dict as a{sv}: numbers under 'tag' go as q (Apply's changes), other numbers as u."""
+    return dbus.Dictionary({k: (dbus.UInt16(v) if k == 'tag' else dbus.UInt32(v))
+                            if isinstance(v, int) and not isinstance(v, bool) else v
+                            for k, v in d.items()}, signature='sv')
+
+
 def batch():
     bus = dbus.SystemBus()
     res = []
     for c in json.load(sys.stdin):
-        args = [dbus.Dictionary(a, signature='sv') if isinstance(a, dict) else a for a in c['args']]
+        args = [sv(a) if isinstance(a, dict) else
+                dbus.Array([sv(x) for x in a], signature='a{sv}') if isinstance(a, list) else a
+                for a in c['args']]
         err, msg = call(bus, c['path'], c['iface'], c['method'], c['sig'], args)
         res.append({'error': err, 'message': msg if err else ''})
     json.dump(res, sys.stdout)
