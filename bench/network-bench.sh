@@ -9,6 +9,9 @@
 # NO_IPV6=1 (no IPv6 on new links: without it every link that comes up starts DAD/MLD timers, a
 # background load in the single-CPU UML that grows with the number of links, for every method alike).
 # CPU columns: seconds of CPU used during the run by the client (ip, vlan-bench), aimd and dbus-daemon.
+# MODE=apply: instead, per N: ip -force -batch, one Network.Apply of N creates then one of N deletes
+# (root, and non-root through polkitd), and N creates in one Apply with a checkpoint taken back by
+# Checkpoint.Rollback (its "delete" time is the rollback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${AIM_IN_UML:-}" ]; then
@@ -99,7 +102,33 @@ run_dbus() {
                 "$(sed -n 's/.*create_s=\([0-9.]*\) delete_s=\([0-9.]*\).*rss_before_kib=\([0-9-]*\) rss_after_kib=\([0-9-]*\).*/create \1 s, delete \2 s, RSS \3 -> \4 KiB/p' <<<"$out"), $usage"
 }
 
+run_apply() {
+        local n=$1 mode=$2 user=${3:-} out
+        cpu_mark
+        if [ -n "$user" ]; then
+                out=$(as_user "$user" "$VLAN_BENCH" --count="$n" "--$mode" --pid="$pid")
+        else
+                out=$("$VLAN_BENCH" --count="$n" "--$mode" --pid="$pid")
+        fi
+        clean "Apply ($mode)"
+        usage=$(cpu_since)
+        report "aimd Apply ${user:-root}, $mode" "$n" "$(sed -n 's/.*pairs_per_s=\([0-9.]*\).*/\1/p' <<<"$out")" \
+                "$(sed -n 's/.*create_s=\([0-9.]*\) delete_s=\([0-9.]*\).*/create \1 s, delete or rollback \2 s/p' <<<"$out"), $usage"
+}
+
 echo "UML $(uname -r), $(nproc) CPU; daemon pid $pid, RSS $(awk '/VmRSS/ {print $2}' /proc/$pid/status) KiB at start"
+if [ "${MODE:-}" = apply ]; then
+        for ((rep = 1; rep <= REPEAT; rep++)); do
+                echo "--- run $rep"
+                for n in $COUNTS; do
+                        run_batch "$n"
+                        run_apply "$n" apply
+                        run_apply "$n" apply daemon
+                        run_apply "$n" rollback
+                done
+        done
+        exit 0
+fi
 for ((rep = 1; rep <= REPEAT; rep++)); do
         echo "--- run $rep"
         for n in $COUNTS; do

@@ -2,7 +2,10 @@
 /* vlan-bench.c — creates then deletes N VLAN+bridge pairs through aimd's D-Bus API, timing each phase
  *
  * One client connection, like an orchestrator's; --window calls may be in flight at once (1: each
- * call waits for the previous reply). Prints one line of key=value results. */
+ * call waits for the previous reply). With --apply, all N creates go in one Network.Apply and all N
+ * deletes in another; with --rollback, the creates go in one Apply with a rollback_timeout and
+ * Checkpoint.Rollback takes them back (timed as the delete phase). Prints one line of key=value
+ * results. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@ static unsigned arg_first = 1, arg_count = 100, arg_window = 1;
 static long arg_pid = 0;
 
 static unsigned in_flight, failures;
+static enum { MODE_CALLS, MODE_APPLY, MODE_ROLLBACK } arg_mode = MODE_CALLS;
 
 static double now(void) {
         struct timespec ts;
@@ -92,6 +96,69 @@ static double phase(sd_bus *bus, bool create) {
         return now() - start;
 }
 
+/* One Apply of all N changes (create or delete); returns the checkpoint path it gave, or NULL. */
+static char *apply(sd_bus *bus, bool create, uint32_t rollback_timeout) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        const char *path = NULL;
+        char *ret = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.abiquo.Node1", "/org/abiquo/Node1",
+                                           "org.abiquo.Node1.Network", "Apply");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        for (unsigned i = 0; i < arg_count && r >= 0; i++) {
+                char bridge[32];
+
+                snprintf(bridge, sizeof(bridge), "%s%u", arg_prefix, arg_first + i);
+                r = sd_bus_message_append(m, "a{sv}", 4, "action", "s", create ? "create" : "delete",
+                                          "parent", "s", arg_parent, "tag", "q", (uint16_t) (arg_first + i),
+                                          "bridge", "s", bridge);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = rollback_timeout ? sd_bus_message_append(m, "a{sv}", 1, "rollback_timeout", "u", rollback_timeout) :
+                                       sd_bus_message_append(m, "a{sv}", 0);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 3600ULL * 1000000, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0) {
+                fprintf(stderr, "vlan-bench: Apply: %s\n", error.message ?: strerror(-r));
+                exit(EXIT_FAILURE);
+        }
+        if (!create || rollback_timeout)
+                ret = strdup(path);
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(m);
+        return ret;
+}
+
+static double phase_apply(sd_bus *bus, bool create, char **checkpoint) {
+        double start = now();
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (arg_mode == MODE_APPLY) {
+                free(apply(bus, create, 0));
+                return now() - start;
+        }
+        if (create) {
+                *checkpoint = apply(bus, true, 3600);
+                return now() - start;
+        }
+        r = sd_bus_call_method(bus, "org.abiquo.Node1", *checkpoint, "org.abiquo.Node1.Checkpoint", "Rollback",
+                               &error, NULL, NULL);
+        if (r < 0) {
+                fprintf(stderr, "vlan-bench: Rollback: %s\n", error.message ?: strerror(-r));
+                exit(EXIT_FAILURE);
+        }
+        return now() - start;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "parent", required_argument, NULL, 'p' },
@@ -100,9 +167,12 @@ int main(int argc, char *argv[]) {
                 { "count",  required_argument, NULL, 'n' },
                 { "window", required_argument, NULL, 'w' },
                 { "pid",    required_argument, NULL, 'P' },
+                { "apply",    no_argument,     NULL, 'A' },
+                { "rollback", no_argument,     NULL, 'R' },
                 {}
         };
         sd_bus *bus = NULL;
+        char *checkpoint = NULL;
         double create_s, delete_s;
         long rss0, rss1;
         int c, r;
@@ -115,6 +185,8 @@ int main(int argc, char *argv[]) {
                 case 'n': arg_count = strtoul(optarg, NULL, 10); break;
                 case 'w': arg_window = strtoul(optarg, NULL, 10) ?: 1; break;
                 case 'P': arg_pid = strtol(optarg, NULL, 10); break;
+                case 'A': arg_mode = MODE_APPLY; break;
+                case 'R': arg_mode = MODE_ROLLBACK; break;
                 default: return EXIT_FAILURE;
                 }
 
@@ -124,9 +196,10 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         rss0 = arg_pid ? rss_kib(arg_pid) : -1;
-        create_s = phase(bus, true);
+        create_s = arg_mode == MODE_CALLS ? phase(bus, true) : phase_apply(bus, true, &checkpoint);
         rss1 = arg_pid ? rss_kib(arg_pid) : -1;
-        delete_s = phase(bus, false);
+        delete_s = arg_mode == MODE_CALLS ? phase(bus, false) : phase_apply(bus, false, &checkpoint);
+        free(checkpoint);
         printf("n=%u window=%u create_s=%.3f delete_s=%.3f pairs_per_s=%.1f rss_before_kib=%ld rss_after_kib=%ld "
                "failures=%u\n", arg_count, arg_window, create_s, delete_s, arg_count / (create_s + delete_s), rss0,
                rss1, failures);

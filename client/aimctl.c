@@ -200,7 +200,8 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 static const Verb verbs[] = {
         { "status",  0, 0,  verb_status,  "status" },
-        { "vlan",    1, 8,  verb_vlan,    "vlan create|delete|list ..." },
+        { "vlan",    1, 2 * 8192 + 2, verb_vlan, "vlan create|delete|list|apply ..." },
+        { "checkpoint", 1, 2, verb_checkpoint, "checkpoint list|confirm|rollback [ID]" },
         { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
         { "machine", 1, 2,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },

@@ -35,6 +35,7 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
 
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
+int verb_checkpoint(sd_bus *bus, int argc, char *argv[]);
 
 /* Prints the properties of interface on the node object, vertically (or as one JSON object). */
 int print_properties(sd_bus *bus, const char *interface, const char *whose, const char * const *except,

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "broker/broker.h"
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
 #include "shared/log.h"
+#include "broker/broker.h"
+#include "network/apply.h"
+#include "network/checkpoint.h"
 #include "network/network-dbus.h"
 #include "util/strv.h"
 
@@ -79,57 +81,153 @@ static void schedule_state_sync(Network *n) {
         (void) sd_event_source_set_enabled(n->sync_source, SD_EVENT_ONESHOT);
 }
 
+static void on_vlan_added(Vlan *v, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+
+        const Link *l = link_table_get_by_name(m->network->rtnl->links, v->name);
+
+        if (vlan_object_path(v, &path) >= 0)
+                (void) sd_bus_emit_object_added(m->bus, path);
+        broker_publish_vlan(m->broker, "created", v->name, v->parent, v->tag, v->bridge,
+                            l ? operstate_to_string(l->operstate) : "notpresent");
+}
+
+static void on_vlan_removed(Vlan *v, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+
+        if (vlan_object_path(v, &path) >= 0)
+                (void) sd_bus_emit_object_removed(m->bus, path);
+        broker_publish_vlan(m->broker, "deleted", v->name, v->parent, v->tag, v->bridge, "notpresent");
+}
+
+static VlanApplyHooks network_hooks(Manager *m) {
+        return (VlanApplyHooks) { .added = on_vlan_added, .removed = on_vlan_removed, .userdata = m };
+}
+
+/* Error.Busy while a pending checkpoint holds a link or tag change c would touch. */
+static int check_busy(Network *n, const VlanChange *c, const char *arg, sd_bus_error *error) {
+        const Vlan *v = vlan_find(n->vlans, c->spec.parent, c->spec.tag);
+        char key[IFNAMSIZ + 8];
+        Checkpoint *cp;
+
+        snprintf(key, sizeof(key), "%s:%u", c->spec.parent, c->spec.tag);
+        HASHMAP_FOREACH(cp, n->checkpoints) {
+                const char *what = checkpoint_touches(cp, key) ? key :
+                        checkpoint_touches(cp, c->spec.bridge) ? c->spec.bridge :
+                        checkpoint_touches(cp, c->spec.name) ? c->spec.name :
+                        v && checkpoint_touches(cp, v->name) ? v->name : NULL;
+
+                if (what)
+                        return aim_error(error, -AIM_EBUSY, "%s%s'%s' is held by checkpoint %s until it is confirmed "
+                                         "or rolled back.", strempty(arg), arg ? ": " : "", what, cp->id_str);
+        }
+        return 0;
+}
+
+/* The engine's failure as a D-Bus error; in Apply it names the change. */
+static int changes_error(sd_bus_error *error, int r, bool indexed, size_t index, const char *why) {
+        if (indexed)
+                return aim_error(error, r, "changes[%zu]: %s", index, why ?: "failed");
+        return aim_error(error, r, "%s", strempty(why));
+}
+
+/* Runs changes (validated, authorized, not busy) through the engine; with timeout_usec > 0 they are
+ * held by a new checkpoint, written ahead, returned in *ret_checkpoint. */
+static int network_run(Manager *m, const VlanChange *changes, size_t n, uint64_t timeout_usec, bool indexed,
+                       Checkpoint **ret_checkpoint, sd_bus_error *error) {
+        Network *net = m->network;
+        _cleanup_(checkpoint_freep) Checkpoint *cp = NULL;
+        _cleanup_free_ VlanUndoRecord *undo = calloc(n ?: 1, sizeof(VlanUndoRecord));
+        _cleanup_free_ char *why = NULL;
+        VlanApplyHooks hooks = network_hooks(m);
+        size_t index = 0;
+        int r;
+
+        if (!undo)
+                return -ENOMEM;
+        r = vlan_changes_prepare(net->vlans, changes, n, undo, &index, &why);
+        if (r < 0)
+                return changes_error(error, r, indexed, index, why);
+        if (timeout_usec > 0) {
+                uint64_t now_usec;
+
+                r = sd_event_now(m->event, CLOCK_REALTIME, &now_usec);
+                if (r >= 0)
+                        r = checkpoint_new(net->next_checkpoint_id, now_usec + timeout_usec, net->vlans, changes,
+                                           undo, n, &cp);
+                if (r < 0)
+                        return aim_error(error, r, "Failed to make the checkpoint");
+                cp->manager = m;
+                if (net->vlans->state) {
+                        r = checkpoint_save(cp, net->vlans->state);
+                        if (r < 0)
+                                return aim_error(error, r, "Failed to write the checkpoint to the state directory");
+                }
+                net->next_checkpoint_id++;
+        }
+
+        r = vlan_changes_apply(net->vlans, changes, n, undo, &hooks, &index, &why);
+        if (r < 0 && cp && net->vlans->state)
+                (void) checkpoint_remove(cp, net->vlans->state);
+        schedule_state_sync(net);
+        if (r < 0)
+                return changes_error(error, r, indexed, index, why);
+        if (ret_checkpoint)
+                *ret_checkpoint = TAKE_PTR(cp);
+        return 0;
+}
+
 static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *why = NULL, *path = NULL;
-        VlanSpec spec = {};
-        char name[IFNAMSIZ], tag[8];
-        bool is_new, had_conflict;
-        const Link *l;
+        VlanChange c = { .action = VLAN_ACTION_CREATE };
+        bool had_conflict;
+        char tag[8];
         Vlan *v;
         int r;
 
-        r = sd_bus_message_read(message, "sqs", &spec.parent, &spec.tag, &spec.bridge);
+        r = sd_bus_message_read(message, "sqs", &c.spec.parent, &c.spec.tag, &c.spec.bridge);
         if (r < 0)
                 return r;
-        r = read_options(message, &spec, error);
+        r = read_options(message, &c.spec, error);
         if (r < 0)
                 return r;
-        r = vlan_spec_validate(&spec, name, NULL, &why);
+        r = vlan_change_validate(&c, NULL, &why);
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
 
-        snprintf(tag, sizeof(tag), "%u", spec.tag);
+        snprintf(tag, sizeof(tag), "%u", c.spec.tag);
         r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", spec.parent, "tag", tag, "bridge", spec.bridge, NULL },
+                               (const char *[]) { "parent", c.spec.parent, "tag", tag, "bridge", c.spec.bridge, NULL },
                                error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1;
-
-        v = vlan_registry_get(m->network->vlans, spec.name);
-        had_conflict = v && v->conflict;
-        r = vlan_create(m->network->vlans, &spec, &v, &is_new, &why);
-        schedule_state_sync(m->network);
+        r = check_busy(m->network, &c, NULL, error);
         if (r < 0)
-                return aim_error(error, r, "%s", strempty(why));
+                return r;
+
+        v = vlan_registry_get(m->network->vlans, c.spec.name);
+        had_conflict = v && v->conflict;
+        r = network_run(m, &c, 1, 0, false, NULL, error);
+        if (r < 0)
+                return r;
+        v = vlan_registry_get(m->network->vlans, c.spec.name);
+        assert(v);
         r = vlan_object_path(v, &path);
         if (r < 0)
                 return r;
-        if (is_new)
-                (void) sd_bus_emit_object_added(m->bus, path);
-        if (is_new)
-                broker_publish_vlan(m->broker, "created", v->name, v->parent, v->tag, v->bridge,
-                                    (l = link_table_get_by_name(m->network->rtnl->links, v->name)) ? operstate_to_string(l->operstate) : "notpresent");
-        else if (had_conflict)
+        if (had_conflict)
                 (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "Conflict", NULL);
         return sd_bus_reply_method_return(message, "o", path);
 }
 
 /* Deletes v once polkit agrees; shared by DeleteVlan and Vlan.Delete. */
 static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, sd_bus_error *error) {
-        _cleanup_free_ char *why = NULL, *path = NULL;
+        VlanChange c = { .action = VLAN_ACTION_DELETE };
         char tag[8];
         int r;
 
@@ -142,16 +240,13 @@ static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, 
         if (r == 0)
                 return 1;
 
-        r = vlan_object_path(v, &path);
+        c.spec = (VlanSpec) { .parent = v->parent, .tag = v->tag, .bridge = v->bridge };
+        r = check_busy(m->network, &c, NULL, error);
         if (r < 0)
                 return r;
-        r = vlan_delete(v, &why);
-        schedule_state_sync(m->network);
+        r = network_run(m, &c, 1, 0, false, NULL, error);
         if (r < 0)
-                return aim_error(error, r, "%s", strempty(why));
-        (void) sd_bus_emit_object_removed(m->bus, path);
-        broker_publish_vlan(m->broker, "deleted", v->name, v->parent, v->tag, v->bridge, "notpresent");
-        vlan_free(v);
+                return r;
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -176,6 +271,335 @@ static int method_delete_vlan(sd_bus_message *message, void *userdata, sd_bus_er
                 return aim_error(error, -AIM_ENOTFOUND, "VLAN '%s' is on bridge '%s', not on '%s'.", v->name,
                                  v->bridge, bridge);
         return vlan_delete_authorized(m, message, v, error);
+}
+
+/* The keys of one of Apply's changes. */
+enum {
+        KEY_ACTION = 1 << 0,
+        KEY_PARENT = 1 << 1,
+        KEY_TAG    = 1 << 2,
+        KEY_BRIDGE = 1 << 3,
+        KEY_NAME   = 1 << 4,
+        KEY_MTU    = 1 << 5,
+};
+
+static const struct {
+        const char *key;
+        unsigned bit;
+        const char *signature, *type;
+} change_keys[] = {
+        { "action", KEY_ACTION, "s", "string" },
+        { "parent", KEY_PARENT, "s", "string" },
+        { "tag",    KEY_TAG,    "q", "uint16" },
+        { "bridge", KEY_BRIDGE, "s", "string" },
+        { "name",   KEY_NAME,   "s", "string" },
+        { "mtu",    KEY_MTU,    "u", "uint32" },
+};
+
+static void *change_field(VlanChange *c, unsigned bit, const char **action) {
+        switch (bit) {
+        case KEY_ACTION: return action;
+        case KEY_PARENT: return &c->spec.parent;
+        case KEY_TAG:    return &c->spec.tag;
+        case KEY_BRIDGE: return &c->spec.bridge;
+        case KEY_NAME:   return &c->spec.name;
+        default:         return &c->spec.mtu;
+        }
+}
+
+/* Reads changes[i] (an a{sv}) into c; the strings stay owned by the message. */
+static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error *error) {
+        const char *key, *action = NULL;
+        unsigned seen = 0;
+        size_t k;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                for (k = 0; k < ELEMENTSOF(change_keys) && !streq(change_keys[k].key, key); k++)
+                        ;
+                if (k == ELEMENTSOF(change_keys))
+                        return aim_error(error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
+                                         "tag, bridge, name and mtu.", i, key);
+                if (seen & change_keys[k].bit)
+                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: given twice.", i, key);
+                seen |= change_keys[k].bit;
+                r = sd_bus_message_read(m, "v", change_keys[k].signature, change_field(c, change_keys[k].bit, &action));
+                if (r < 0)
+                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", i, key,
+                                         change_keys[k].type, change_keys[k].signature);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        for (k = 0; k < 4; k++)
+                if (!(seen & change_keys[k].bit))
+                        return aim_error(error, -EINVAL, "Invalid changes[%zu]: %s is missing.", i, change_keys[k].key);
+        c->action = vlan_action_from_string(action);
+        if (c->action < 0)
+                return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, action);
+        if (c->action == VLAN_ACTION_DELETE && seen & (KEY_NAME | KEY_MTU))
+                return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
+                                 seen & KEY_NAME ? "name" : "mtu");
+        c->spec.mtu_set = seen & KEY_MTU;
+        return 0;
+}
+
+static int read_changes(sd_bus_message *m, VlanChange **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_free_ VlanChange *changes = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_at_end(m, false)) == 0) {
+                if (n == VLAN_CHANGES_MAX)
+                        return aim_error(error, -EINVAL, "Invalid changes: more than %u in one call.", VLAN_CHANGES_MAX);
+                if (n == allocated) {
+                        size_t k = MAX(allocated * 2, (size_t) 16);
+                        VlanChange *p = reallocarray(changes, k, sizeof(VlanChange));
+
+                        if (!p)
+                                return -ENOMEM;
+                        changes = p;
+                        allocated = k;
+                }
+                changes[n] = (VlanChange) {};
+                r = read_change(m, n, &changes[n], error);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(changes);
+        *ret_n = n;
+        return 0;
+}
+
+#define ROLLBACK_TIMEOUT_MAX (24U * 60 * 60)
+
+static int read_apply_options(sd_bus_message *m, uint32_t *ret_timeout, sd_bus_error *error) {
+        const char *key;
+        uint32_t timeout = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (!streq(key, "rollback_timeout"))
+                        return aim_error(error, -EINVAL, "Unknown option '%s': Apply knows rollback_timeout.", key);
+                r = sd_bus_message_read(m, "v", "u", &timeout);
+                if (r < 0)
+                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout: must be a uint32 (u).");
+                if (timeout > ROLLBACK_TIMEOUT_MAX)
+                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout %u: at most %u seconds.",
+                                         timeout, ROLLBACK_TIMEOUT_MAX);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret_timeout = timeout;
+        return 0;
+}
+
+/* polkit's details for Apply: the count, and the parents (each once, in order of appearance). */
+static int apply_details(const VlanChange *changes, size_t n, char count[static 12], char **ret_parents) {
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new();
+        _cleanup_free_ char *parents = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!seen)
+                return -ENOMEM;
+        f = open_memstream(&parents, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (hashmap_get(seen, changes[i].spec.parent))
+                        continue;
+                if (hashmap_put(seen, changes[i].spec.parent, (void *) changes[i].spec.parent) < 0)
+                        break;
+                fprintf(f, "%s%s", size > 0 ? "," : "", changes[i].spec.parent);
+                fflush(f);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        snprintf(count, 12, "%zu", n);
+        *ret_parents = TAKE_PTR(parents);
+        return 0;
+}
+
+/* /org/abiquo/Node1/checkpoint/<id>, the id in decimal as API-v2.md has it (a path element may
+ * start with a digit; sd_bus_path_encode() would escape it). */
+static int checkpoint_object_path(const Checkpoint *cp, char **ret) {
+        return asprintf(ret, CHECKPOINT_PATH_PREFIX "/%s", cp->id_str) < 0 ? -ENOMEM : 0;
+}
+
+static int on_checkpoint_expired(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int checkpoint_publish(Manager *m, Checkpoint *cp, uint32_t timeout, char **ret_path) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = checkpoint_object_path(cp, &path);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &cp->timer, CLOCK_MONOTONIC, (uint64_t) timeout * 1000000ULL, 0,
+                                       on_checkpoint_expired, cp);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(cp->timer, "checkpoint-expiry");
+        r = hashmap_put(m->network->checkpoints, cp->id_str, cp);
+        if (r < 0)
+                return r;
+        (void) sd_bus_emit_object_added(m->bus, path);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ VlanChange *changes = NULL;
+        _cleanup_free_ char *why = NULL, *parents = NULL, *path = NULL;
+        _cleanup_(checkpoint_freep) Checkpoint *cp = NULL;
+        uint32_t timeout = 0;
+        char count[12];
+        size_t n = 0;
+        int r;
+
+        r = read_changes(message, &changes, &n, error);
+        if (r < 0)
+                return r;
+        r = read_apply_options(message, &timeout, error);
+        if (r < 0)
+                return r;
+        r = vlan_changes_validate(changes, n, &why);
+        if (r < 0)
+                return aim_error(error, r, "%s", strempty(why));
+
+        r = apply_details(changes, n, count, &parents);
+        if (r < 0)
+                return r;
+        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
+                               (const char *[]) { "changes", count, "parents", parents, NULL }, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        for (size_t i = 0; i < n; i++) {
+                char arg[32];
+
+                snprintf(arg, sizeof(arg), "changes[%zu]", i);
+                r = check_busy(m->network, &changes[i], arg, error);
+                if (r < 0)
+                        return r;
+        }
+
+        r = network_run(m, changes, n, (uint64_t) timeout * 1000000ULL, true, &cp, error);
+        if (r < 0)
+                return r;
+        if (!cp)
+                return sd_bus_reply_method_return(message, "o", "/");
+        r = checkpoint_publish(m, cp, timeout, &path);
+        if (r < 0) {
+                /* Not held, it would never be undone: undo it now. */
+                VlanApplyHooks hooks = network_hooks(m);
+
+                (void) vlan_changes_rollback(m->network->vlans, cp->undo, cp->n_changes, &hooks);
+                if (m->network->vlans->state)
+                        (void) checkpoint_remove(cp, m->network->vlans->state);
+                schedule_state_sync(m->network);
+                return aim_error(error, r, "Failed to publish the checkpoint");
+        }
+        TAKE_PTR(cp);
+        return sd_bus_reply_method_return(message, "o", path);
+}
+
+/* Ends cp: undoes its changes unless confirmed, forgets its file, tells the bus, frees it. */
+static int checkpoint_finish(Checkpoint *cp, const char *result) {
+        Manager *m = cp->manager;
+        Network *n = m->network;
+        _cleanup_free_ char *path = NULL;
+        int r = 0;
+
+        if (!streq(result, "confirmed")) {
+                VlanApplyHooks hooks = network_hooks(m);
+
+                r = vlan_changes_rollback(n->vlans, cp->undo, cp->n_changes, &hooks);
+                if (r < 0)
+                        log_warning_errno(r, "Rolling back checkpoint %s left something behind: %m", cp->id_str);
+        }
+        if (n->vlans->state)
+                (void) checkpoint_remove(cp, n->vlans->state);
+        schedule_state_sync(n);
+        hashmap_remove(n->checkpoints, cp->id_str);
+        if (checkpoint_object_path(cp, &path) >= 0) {
+                (void) sd_bus_emit_signal(m->bus, NODE_OBJECT_PATH, NETWORK_INTERFACE, "CheckpointRemoved", "uos",
+                                          cp->id, path, result);
+                (void) sd_bus_emit_object_removed(m->bus, path);
+        }
+        checkpoint_free(cp);
+        return r;
+}
+
+static int on_checkpoint_expired(sd_event_source *s, uint64_t usec, void *userdata) {
+        Checkpoint *cp = userdata;
+
+        log_info("Checkpoint %s expired unconfirmed, rolling it back.", cp->id_str);
+        (void) checkpoint_finish(cp, "expired");
+        return 0;
+}
+
+static int checkpoint_end_authorized(sd_bus_message *message, Checkpoint *cp, const char *result,
+                                     sd_bus_error *error) {
+        Manager *m = cp->manager;
+        int r;
+
+        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
+                               (const char *[]) { "checkpoint", cp->id_str, NULL }, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = checkpoint_finish(cp, result);
+        if (r < 0)
+                return aim_error(error, r, "The rollback left something behind; see the VLANs' Conflict");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+/* Checkpoint.Confirm() */
+static int method_confirm(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return checkpoint_end_authorized(message, userdata, "confirmed", error);
+}
+
+/* Checkpoint.Rollback() */
+static int method_rollback(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return checkpoint_end_authorized(message, userdata, "rolled-back", error);
 }
 
 static int vlan_compare(const void *a, const void *b) {
@@ -260,6 +684,21 @@ static const sd_bus_vtable network_vtable[] = {
                                 method_delete_vlan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListVlans", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sqso)", vlans),
                                 method_list_vlans, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Apply",
+                                SD_BUS_ARGS("aa{sv}", changes, "a{sv}", options),
+                                SD_BUS_RESULT("o", checkpoint),
+                                method_apply, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("CheckpointRemoved", SD_BUS_ARGS("u", id, "o", checkpoint, "s", result), 0),
+        SD_BUS_VTABLE_END
+};
+
+static const sd_bus_vtable checkpoint_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Checkpoint, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Expires", "t", NULL, offsetof(Checkpoint, expires), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Changes", "u", NULL, offsetof(Checkpoint, n_changes), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD("Confirm", NULL, NULL, method_confirm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Rollback", NULL, NULL, method_rollback, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -313,6 +752,43 @@ static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         return 0;
 }
 
+static int checkpoint_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                  void **found, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *id;
+        Checkpoint *cp;
+
+        if (strncmp(path, CHECKPOINT_PATH_PREFIX "/", strlen(CHECKPOINT_PATH_PREFIX "/")) != 0)
+                return 0;
+        id = path + strlen(CHECKPOINT_PATH_PREFIX "/");
+        cp = hashmap_get(m->network->checkpoints, id);
+        if (!cp)
+                return 0;
+        *found = cp;
+        return 1;
+}
+
+static int checkpoint_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                      sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+        Checkpoint *cp;
+
+        l = calloc(hashmap_size(m->network->checkpoints) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        HASHMAP_FOREACH(cp, m->network->checkpoints) {
+                int r = checkpoint_object_path(cp, &l[n]);
+
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        *nodes = TAKE_PTR(l);
+        return 0;
+}
+
 /* The kernel changed a link (we did, or someone with "ip"): tell the subscribers of its VLAN object. */
 static void on_link_change(Rtnl *rtnl, const Link *old, const Link *new, unsigned change, void *userdata) {
         Manager *m = userdata;
@@ -344,6 +820,14 @@ Network *network_free(Network *n) {
         if (!n)
                 return NULL;
         sd_event_source_disable_unref(n->sync_source);
+        if (n->checkpoints) {
+                Checkpoint *cp;
+
+                /* Pending ones stay on disk: the next start rolls them back. */
+                HASHMAP_FOREACH(cp, n->checkpoints)
+                        checkpoint_free(cp);
+                hashmap_free(n->checkpoints);
+        }
         vlan_registry_free(n->vlans);
         rtnl_free(n->rtnl);
         free(n);
@@ -358,6 +842,10 @@ static int network_new(Manager *m, Network **ret) {
         if (!n)
                 return -ENOMEM;
         n->manager = m;
+        n->next_checkpoint_id = 1;
+        n->checkpoints = hashmap_new();
+        if (!n->checkpoints)
+                return -ENOMEM;
         r = rtnl_new(&n->rtnl);
         if (r < 0)
                 return r;
@@ -366,6 +854,22 @@ static int network_new(Manager *m, Network **ret) {
                 return r;
         n->vlans->manager = m;
         *ret = TAKE_PTR(n);
+        return 0;
+}
+
+/* A checkpoint still pending when the daemon stopped (or died): nobody can confirm it now. */
+static int on_stale_checkpoint(Checkpoint *cp, void *userdata) {
+        Network *n = userdata;
+        int r;
+
+        r = vlan_changes_rollback(n->vlans, cp->undo, cp->n_changes, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Rolling back checkpoint %s, pending at the last stop, left something behind: %m",
+                                  cp->id_str);
+        else
+                log_notice("Rolled back checkpoint %s, pending when the daemon last stopped.", cp->id_str);
+        (void) checkpoint_remove(cp, n->vlans->state);
+        checkpoint_free(cp);
         return 0;
 }
 
@@ -383,6 +887,11 @@ static void network_restore(Network *n, const char *state_dir) {
                 log_error_errno(r, "Failed to restore the VLANs from %s/network: %m", state_dir);
         else if (r > 0)
                 log_info("Restored %d VLAN(s) from %s/network.", r, state_dir);
+        r = checkpoint_load_all(n->vlans->state, on_stale_checkpoint, n);
+        if (r < 0)
+                log_error_errno(r, "Failed to roll back the pending checkpoints: %m");
+        else
+                n->next_checkpoint_id = (uint32_t) r + 1;
         HASHMAP_FOREACH(v, n->vlans->by_name)
                 if (v->conflict)
                         log_warning("VLAN %s (tag %u on %s, bridge %s) was not re-applied: %s", v->name, v->tag,
@@ -411,5 +920,9 @@ int network_start(Manager *m) {
                                 vlan_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", VLAN_INTERFACE);
+        r = bus_add_object_kind(m->bus, CHECKPOINT_PATH_PREFIX, CHECKPOINT_INTERFACE, checkpoint_vtable,
+                                checkpoint_object_find, checkpoint_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish %s: %m", CHECKPOINT_INTERFACE);
         return 0;
 }

@@ -11,6 +11,8 @@ typedef struct Network {
         Manager *manager;
         Rtnl *rtnl;
         VlanRegistry *vlans;
+        Hashmap *checkpoints;           /* pending Checkpoint objects by id */
+        uint32_t next_checkpoint_id;
         sd_event_source *sync_source;   /* the deferred fsync of the state directory */
 } Network;
 

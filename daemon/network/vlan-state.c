@@ -241,9 +241,9 @@ int vlan_record_parse(const char *text, size_t size, VlanRecord *ret) {
         assert_return(text || size == 0, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        if (size > VLAN_RECORD_SIZE_MAX || memchr(text, 0, size))
+        if (size > VLAN_RECORD_SIZE_MAX || (size > 0 && memchr(text, 0, size)))
                 return -EBADMSG;
-        copy = strndup(text, size);
+        copy = strndup(text ?: "", size);
         if (!copy)
                 return -ENOMEM;
         for (p = copy; *p; p = nl + 1) {
@@ -261,12 +261,13 @@ int vlan_record_parse(const char *text, size_t size, VlanRecord *ret) {
         return 0;
 }
 
-int vlan_state_load(VlanState *s, VlanRecordHandler handler, void *userdata) {
+int vlan_state_foreach(VlanState *s, const char *prefix, size_t max, VlanStateFileHandler handler, void *userdata) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int count = 0, fd, r;
+        int fd, r;
 
         assert_return(s, -EINVAL);
+        assert_return(prefix, -EINVAL);
         assert_return(handler, -EINVAL);
 
         fd = openat(s->dir_fd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -280,37 +281,63 @@ int vlan_state_load(VlanState *s, VlanRecordHandler handler, void *userdata) {
 
         while ((de = readdir(d))) {
                 _cleanup_free_ char *text = NULL;
-                VlanRecord rec;
-                size_t size;
+                size_t size = 0;
 
                 if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0) {
                         (void) unlinkat(s->dir_fd, de->d_name, 0);      /* a write a crash cut short */
                         continue;
                 }
-                if (strncmp(de->d_name, RECORD_PREFIX, strlen(RECORD_PREFIX)) != 0)
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
                         continue;
-                r = vlan_state_read_file(s, de->d_name, VLAN_RECORD_SIZE_MAX, &text, &size);
+                r = vlan_state_read_file(s, de->d_name, max, &text, &size);
                 if (r == -EBADF) {
-                        log_warning("Skipping VLAN record %s: not a regular file.", de->d_name);
-                        continue;
-                }
-                if (r >= 0)
-                        r = vlan_record_parse(text, size, &rec);
-                if (r == -EBADMSG || r == -EFBIG) {
-                        log_warning("Skipping malformed VLAN record %s.", de->d_name);
+                        log_warning("Skipping %s in the state directory: not a regular file.", de->d_name);
                         continue;
                 }
                 if (r < 0) {
-                        log_warning_errno(r, "Skipping VLAN record %s: %m", de->d_name);
+                        log_warning_errno(r, "Skipping %s in the state directory: %m", de->d_name);
                         continue;
                 }
-                r = handler(&rec, userdata);
+                r = handler(de->d_name, text, size, userdata);
                 if (r < 0)
                         return r;
-                if (r > 0)
-                        count++;
         }
-        return count;
+        return 0;
+}
+
+typedef struct LoadContext {
+        VlanRecordHandler handler;
+        void *userdata;
+        int count;
+} LoadContext;
+
+static int on_record_file(const char *name, const char *text, size_t size, void *userdata) {
+        LoadContext *c = userdata;
+        VlanRecord rec;
+        int r;
+
+        r = vlan_record_parse(text, size, &rec);
+        if (r == -EBADMSG) {
+                log_warning("Skipping malformed VLAN record %s.", name);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = c->handler(&rec, c->userdata);
+        if (r > 0)
+                c->count++;
+        return r < 0 ? r : 0;
+}
+
+int vlan_state_load(VlanState *s, VlanRecordHandler handler, void *userdata) {
+        LoadContext c = { .handler = handler, .userdata = userdata };
+        int r;
+
+        assert_return(s, -EINVAL);
+        assert_return(handler, -EINVAL);
+
+        r = vlan_state_foreach(s, RECORD_PREFIX, VLAN_RECORD_SIZE_MAX, on_record_file, &c);
+        return r < 0 ? r : c.count;
 }
 
 int vlan_state_sync(VlanState *s) {

@@ -47,6 +47,12 @@ int vlan_state_remove(VlanState *s, const char *name);
  * for anything malformed, out of range or too long. */
 int vlan_record_parse(const char *text, size_t size, VlanRecord *ret);
 
+/* Calls handler with the content of every regular file of at most max bytes whose name starts with
+ * prefix; entries that are not regular files (never followed, never waited for) or are too big are
+ * skipped with a warning, temporary files a crash left (of records and checkpoints) removed. */
+typedef int (*VlanStateFileHandler)(const char *name, const char *text, size_t size, void *userdata);
+int vlan_state_foreach(VlanState *s, const char *prefix, size_t max, VlanStateFileHandler handler, void *userdata);
+
 /* Calls handler for every valid record; malformed records and entries that are not regular files are
  * skipped with a warning; temporary files a crash left (of records and checkpoints) are removed. handler returns > 0 for a record
  * it took, 0 for one it ignored. Returns the number taken, or the first error of handler. */

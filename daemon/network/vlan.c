@@ -585,6 +585,25 @@ static int vlan_add_record(VlanRegistry *reg, const VlanRecord *rec, Vlan **ret)
         return 0;
 }
 
+int vlan_recreate(VlanRegistry *reg, const VlanRecord *rec, Vlan **ret) {
+        Vlan *v;
+        int r;
+
+        assert_return(reg && rec && ret, -EINVAL);
+
+        r = vlan_add_record(reg, rec, &v);
+        if (r < 0)
+                return r;
+        r = vlan_record_write(v);
+        if (r < 0) {
+                vlan_free(v);
+                return r;
+        }
+        (void) vlan_reapply(v);         /* a failure is v->conflict, for all to see */
+        *ret = v;
+        return 0;
+}
+
 static int on_record(const VlanRecord *rec, void *userdata) {
         VlanRegistry *reg = userdata;
         Vlan *v;

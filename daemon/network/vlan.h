@@ -112,6 +112,9 @@ int vlan_create(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, bool *ret_n
  * left and the daemon made it, and the record. v stays registered: the caller announces that it is
  * gone, then frees it. */
 int vlan_delete(Vlan *v, char **reterr_message);
+/* Manages again the VLAN rec describes (a deleted one, being rolled back): registers and records it,
+ * then re-applies it; a failure to re-apply is v->conflict, not an error. */
+int vlan_recreate(VlanRegistry *reg, const VlanRecord *rec, Vlan **ret);
 /* Brings the kernel back to what v records; on failure sets v->conflict (why) and returns the error. */
 int vlan_reapply(Vlan *v);
 Vlan *vlan_find(const VlanRegistry *reg, const char *parent, uint16_t tag);

@@ -57,11 +57,20 @@ def call(bus, path, iface, method, sig, args, dest=DEST):
         return e.get_dbus_name(), e.get_dbus_message() or ''
 
 
+def sv(d):
+    """A JSON dict as a{sv}: numbers under 'tag' go as q (Apply's changes), other numbers as u."""
+    return dbus.Dictionary({k: (dbus.UInt16(v) if k == 'tag' else dbus.UInt32(v))
+                            if isinstance(v, int) and not isinstance(v, bool) else v
+                            for k, v in d.items()}, signature='sv')
+
+
 def batch():
     bus = dbus.SystemBus()
     res = []
     for c in json.load(sys.stdin):
-        args = [dbus.Dictionary(a, signature='sv') if isinstance(a, dict) else a for a in c['args']]
+        args = [sv(a) if isinstance(a, dict) else
+                dbus.Array([sv(x) for x in a], signature='a{sv}') if isinstance(a, list) else a
+                for a in c['args']]
         err, msg = call(bus, c['path'], c['iface'], c['method'], c['sig'], args)
         res.append({'error': err, 'message': msg if err else ''})
     json.dump(res, sys.stdout)
@@ -131,6 +140,12 @@ class Sweep:
         net, img = N + 'Network', N + 'Images'
         self.root(ROOT, net, 'CreateVlan', 'sqsa{sv}', ['d0', 100, 'br100', {}])
         vlan101 = str(self.root(ROOT, net, 'CreateVlan', 'sqsa{sv}', ['d0', 101, 'br101', {}]))
+        # Two pending checkpoints, long enough not to expire during the test: one to confirm, one
+        # to roll back.
+        cps = [str(self.root(ROOT, net, 'Apply', 'aa{sv}a{sv}',
+                             [[self.change('create', 'd0', tag, 'br%d' % tag)],
+                              {'rollback_timeout': dbus.UInt32(3600, variant_level=1)}]))
+               for tag in (300, 301)]
         # maxJobs = 1: the endless slow job keeps the next one queued, for Cancel to act on.
         self.slow = str(self.root(ROOT, img, 'Import', 'ssa{sv}',
                                   ['slow.img', 'slow', {'checksum': 'sha256:' + '0' * 64}])[1])
@@ -147,6 +162,9 @@ class Sweep:
             'Network.CreateVlan': (ROOT, ['d0', 200, 'br200', {}]),
             'Network.DeleteVlan': (ROOT, ['d0', 100, 'br100']),
             'Vlan.Delete': (vlan101, []),
+            'Network.Apply': (ROOT, [[self.change('create', 'd0', 202, 'br202')], {}]),
+            'Checkpoint.Confirm': (cps[0], []),
+            'Checkpoint.Rollback': (cps[1], []),
             'Images.Import': (ROOT, ['a.img', 'imported', {}]),
             'Images.Export': (ROOT, ['a', 'exported.img', {}]),
             'Images.Delete': (ROOT, ['b']),
@@ -162,6 +180,13 @@ class Sweep:
             # Read-only methods with arguments: the hostile table needs valid ones too.
             'Machines.GetMachine': (ROOT, ['m-start']),
         }
+
+    @staticmethod
+    def change(action, parent, tag, bridge, **extra):
+        d = {'action': dbus.String(action, variant_level=1), 'parent': dbus.String(parent, variant_level=1),
+             'tag': dbus.UInt16(tag, variant_level=1), 'bridge': dbus.String(bridge, variant_level=1)}
+        d.update(extra)
+        return dbus.Dictionary(d, signature='sv')
 
     # ---- authorization -----------------------------------------------------------------------
     def sweep(self):
@@ -212,6 +237,7 @@ class Sweep:
     SYMLINKS = [('symlink out', 'out-file'), ('symlink dir out', 'out-dir/passwd'), ('dangling', 'dangling')]
     OPTIONS = {
         'Network.CreateVlan': {'name': 's', 'mtu': 'u'},
+        'Network.Apply': {'rollback_timeout': 'u'},
         'Images.Import': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
         'Images.Export': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
     }
@@ -222,6 +248,7 @@ class Sweep:
         'name': STRINGS[:7] + [('16 bytes', 'n' * 16)],
         'mtu': [('0', dbus.UInt32(0)), ('67', dbus.UInt32(67)), ('huge', dbus.UInt32(0xffffffff)),
                 ('65536', dbus.UInt32(65536))],
+        'rollback_timeout': [('a day and a second', dbus.UInt32(86401)), ('huge', dbus.UInt32(0xffffffff))],
         'checksum': [('empty', ''), ('no algorithm', '0' * 64), ('bad hex', 'sha256:' + 'z' * 64),
                      ('short', 'md5:' + '0' * 31), ('unknown algorithm', 'sha1:' + '0' * 40),
                      ('64KiB', 'sha256:' + '0' * 65536)],
@@ -283,8 +310,48 @@ class Sweep:
                                 v = dbus.UInt32(v, variant_level=1)
                             yield ('%s %s: %s %s' % (key, arg, k, label), path, iface, method, sig,
                                    with_(dbus.Dictionary({k: v}, signature='sv')), {INVALID}, [k])
+                elif t == 'aa{sv}':
+                    for label, v, words in self.hostile_changes():
+                        yield ('%s %s: %s' % (key, arg, label), path, iface, method, sig,
+                               with_(dbus.Array(v, signature='a{sv}')), {INVALID}, words)
                 else:
                     self.fail('%s: argument %s of type %s has no hostile values in the table' % (key, arg, t))
+
+    def hostile_changes(self):
+        """Apply's changes: (label, list of dicts, words the message must name)."""
+        ok = lambda tag=210, **kw: self.change('create', 'd0', tag, 'br%d' % tag, **kw)
+        s = lambda v: dbus.String(v, variant_level=1)
+        u = lambda v: dbus.UInt32(v, variant_level=1)
+        yield '10 000 changes', [ok(1 + i % 4000) for i in range(10000)], ['changes', '8192']
+        yield 'an empty change', [ok(), dbus.Dictionary({}, signature='sv')], ['changes[1]', 'action']
+        every_key_wrong = dbus.Dictionary({'action': u(1), 'parent': u(2), 'tag': s('3'), 'bridge': u(4),
+                                           'name': u(5), 'mtu': s('6')}, signature='sv')
+        yield 'a change with every key wrong', [every_key_wrong], ['changes[0].']
+        for k, v in (('action', u(1)), ('parent', u(1)), ('tag', s('7')), ('tag', u(7)), ('bridge', u(1)),
+                     ('name', u(1)), ('mtu', s('1500'))):
+            d = ok()
+            d[k] = v
+            yield 'changes[1].%s of the wrong type' % k, [ok(211), d], ['changes[1].' + k]
+        for k in ('bogus', '', 'x' * 300, 'Tag'):
+            d = ok()
+            d[k] = s('v')
+            yield 'unknown key %r' % k[:8], [d], ['changes[0]']
+        for missing in ('action', 'parent', 'tag', 'bridge'):
+            d = ok()
+            del d[missing]
+            yield 'no %s' % missing, [d], ['changes[0]', missing]
+        yield 'action explode', [self.change('explode', 'd0', 5, 'br5')], ['changes[0].action']
+        yield 'a delete with mtu', [self.change('delete', 'd0', 5, 'br5', mtu=u(1500))], ['changes[0].mtu']
+        for label, v in self.STRINGS[:10]:
+            yield 'changes[2].parent %s' % label, [ok(212), ok(213), self.change('create', v, 5, 'br5')], \
+                ['changes[2].parent']
+            yield 'changes[0].bridge %s' % label, [self.change('delete', 'd0', 5, v)], ['changes[0].bridge']
+            yield 'changes[0].name %s' % label, [ok(name=s(v))], ['changes[0].name']
+        for tag in (0, 4095, 65535):
+            yield 'changes[7].tag %d' % tag, [ok(220 + i) for i in range(7)] + [ok(tag)], ['changes[7].tag']
+        for label, v in (('0', 0), ('67', 67), ('65536', 65536)):
+            yield 'changes[0].mtu %s' % label, [ok(mtu=u(v))], ['changes[0].mtu']
+        yield 'the same VLAN twice', [ok(230), ok(231), ok(230)], ['changes[2]', 'changes[0]']
 
     def hostile_objects(self):
         """Per-object methods on paths that name no object, some hostile once decoded (sd-bus's
@@ -293,8 +360,10 @@ class Sweep:
             return prefix + '/' + (''.join(c if c.isascii() and c.isalnum() else '_%02x' % ord(c) for c in s) or '_')
         bogus = ['', '..', '../datastore', '/etc/passwd', 'a/b', 'zzz', '\x01', 'x' * 300]
         for iface, method, kind in ((N + 'Image', 'Delete', 'image'), (N + 'Vlan', 'Delete', 'vlan'),
+                                    (N + 'Checkpoint', 'Confirm', 'checkpoint'),
+                                    (N + 'Checkpoint', 'Rollback', 'checkpoint'),
                                     (N + 'Job', 'Cancel', 'job'), (N + 'Machine', 'Start', 'machine')):
-            for b in bogus + (['0', '4294967295', '-1'] if kind == 'job' else []):
+            for b in bogus + (['0', '4294967295', '-1'] if kind in ('job', 'checkpoint') else []):
                 yield ('%s.%s on %s/%r' % (iface, method, kind, b[:12]), encode(ROOT + '/' + kind, b), iface, method,
                        '', [], {'org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownMethod',
                                 NOTFOUND}, [])

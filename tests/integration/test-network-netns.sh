@@ -58,3 +58,35 @@ assert_eq "$(links)" "$before" "links after the restart"
 gdbus_call $ROOT $N.DeleteVlan eth9 6 vethX >/dev/null
 assert_eq "$(links)" "$before" "links after deleting a conflicting VLAN"
 ok "restart: unusable records are marked (Conflict) and logged, the start goes on, foreign links untouched"
+
+# --- Apply and checkpoints where no VLAN can be made: parsing, the engine's failure path, the files --
+apply() { local ch=$1; shift; gdbus_call $ROOT $N.Apply "$ch" "${1:-{\}}"; }
+create_change() { echo "{'action': <'create'>, 'parent': <'$1'>, 'tag': <uint16 $2>, 'bridge': <'$3'>}"; }
+assert_eq "$(apply "[]")" "(objectpath '/',)" "an empty Apply"
+assert_contains "$(assert_bus_error org.freedesktop.DBus.Error.InvalidArgs apply "[$(create_change eth9 5 br5), $(create_change eth9 0 br6)]")" \
+        "changes[1].tag 0" "InvalidArgs names the change"
+if [ ! -d /sys/module/8021q ]; then
+        msg=$(assert_bus_error org.abiquo.Node1.Error.Unsupported apply "[{'action': <'delete'>, 'parent': <'eth9'>, 'tag': <uint16 9>, 'bridge': <'br9'>}, $(create_change eth9 10 br10)]")
+        assert_contains "$msg" "changes[1]: Failed to create VLAN link 'eth9.10'" "the failing index"
+        assert_eq "$(links)" "$before" "links after a failed Apply"
+fi
+# A checkpoint of deletes of VLANs not managed: nothing to undo, but its file and object live and die.
+out=$(apply "[{'action': <'delete'>, 'parent': <'eth9'>, 'tag': <uint16 9>, 'bridge': <'br9'>}]" "{'rollback_timeout': <uint32 600>}")
+cp=$(sed -n "s|^(objectpath '\(.*\)',)$|\1|p" <<<"$out")
+[[ "$cp" == "$ROOT/checkpoint/"* ]] || fail "Apply with rollback_timeout returned '$out'"
+[ -e "$AIM_TMP/state/network/checkpoint-${cp##*/}" ] || fail "no checkpoint file"
+check_introspection "$cp"
+gdbus_call "$cp" org.abiquo.Node1.Checkpoint.Confirm >/dev/null
+[ ! -e "$AIM_TMP/state/network/checkpoint-${cp##*/}" ] || fail "the checkpoint file outlived Confirm"
+out=$(apply "[{'action': <'delete'>, 'parent': <'eth9'>, 'tag': <uint16 9>, 'bridge': <'br9'>}]" "{'rollback_timeout': <uint32 600>}")
+cp=$(sed -n "s|^(objectpath '\(.*\)',)$|\1|p" <<<"$out")
+kill -9 "$(daemon_pid)"
+name_gone() { ! name_has_owner org.abiquo.Node1; }
+wait_for 20 name_gone || fail "the killed daemon still owns its name"
+ln -s /etc/passwd "$AIM_TMP/state/network/checkpoint-99"
+mkfifo "$AIM_TMP/state/network/checkpoint-98"
+aim_activate
+[ -z "$(ls "$AIM_TMP/state/network" | grep '^checkpoint-[0-9]$')" ] || fail "the pending checkpoint's file is left after the restart"
+assert_contains "$(cat "$AIM_TMP/bus.log")" "Rolled back checkpoint ${cp##*/}, pending when the daemon last stopped" "log"
+assert_eq "$(links)" "$before" "links after the restart"
+ok "Apply: empty, invalid (changes[1].tag), failing (changes[1]); checkpoint file written, removed on Confirm, rolled back after kill -9; a symlink and a FIFO among them skipped"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 # In ASan builds this skips; the sanitizers check the same code paths in test-vlan, test-netlink
 # and test-network-netns.
-aim_run_in_uml 512M 600 "$@"
+aim_run_in_uml 512M 1500 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3 gdbus
 aim_setup
@@ -34,9 +34,34 @@ vpath() { echo "$ROOT/vlan/$(python3 -c 'import sys; print("".join(c if c.isalnu
 vprop() { prop org.abiquo.Node1.Vlan "$2" "$(vpath "$1")"; }
 ucall() { local u=$1 m=$2; shift 2; as_user "$u" gdbus call --system --dest org.abiquo.Node1 --object-path $ROOT --method "$N.$m" "$@"; }
 record() { echo "$AIM_TMP/state/network/vlan-$1"; }
+# changes ACTION:PARENT:TAG:BRIDGE ...: Apply's aa{sv} as gdbus takes it.
+changes() {
+        local c out="" a p t b
+        for c; do
+                IFS=: read -r a p t b <<<"$c"
+                out+="${out:+, }{'action': <'$a'>, 'parent': <'$p'>, 'tag': <uint16 $t>, 'bridge': <'$b'>}"
+        done
+        echo "[$out]"
+}
+apply() { local ch=$1; shift; gdbus_call $ROOT $N.Apply "$ch" "${1:-{\}}"; }
+# The kernel without ifindexes (a link made again has a new one).
+kernel_state() { kernel_links | cut -d' ' -f2-; }
+records() { ls "$AIM_TMP/state/network" | sort | tr '\n' ' '; }
+cpath() { echo "$ROOT/checkpoint/$1"; }
 
+# Every Apply that reaches polkitd leaves a line in polkit-checks (one authorization per call).
+touch "$AIM_TMP/polkit-checks"
+chmod 666 "$AIM_TMP/polkit-checks"
 aim_start_polkitd '
 polkit.addRule(function(action, subject) {
+        if (action.id == "org.abiquo.node1.manage-network" && action.lookup("changes")) {
+                try {
+                        polkit.spawn(["/bin/sh", "-c", "echo " + action.lookup("changes") + " >> '"$AIM_TMP"'/polkit-checks"]);
+                } catch (e) {
+                }
+                if (subject.user == "daemon" && action.lookup("parents") == "d0")
+                        return polkit.Result.YES;
+        }
         if (action.id == "org.abiquo.node1.manage-network" && subject.user == "daemon" &&
             action.lookup("bridge") != "brnope" && action.lookup("parent") == "d0")
                 return polkit.Result.YES;
@@ -235,12 +260,114 @@ assert_contains "$out" "Invalid tag 5000" "aimctl error"
 assert_eq "$(link d0.900)" "absent" "d0.900 after aimctl vlan delete"
 ok "aimctl vlan create/list (table and --json)/delete"
 
+# --- Apply: one call, all or nothing ------------------------------------------------------------------
+ip link add d0.1036 type dummy
+before=$(kernel_state) before_records=$(records) before_list=$(gdbus_call $ROOT $N.ListVlans)
+batch=()
+for i in $(seq 0 49); do batch+=("create:d0:$((1000 + i)):br$((1000 + i))"); done
+msg=$(assert_bus_error $CONFLICT apply "$(changes "${batch[@]}")")
+assert_contains "$msg" "changes[36]" "the failing index"
+assert_contains "$msg" "is a dummy, not a VLAN" "the failing change's conflict"
+assert_eq "$(kernel_state)" "$before" "kernel after the failed batch"
+assert_eq "$(records)" "$before_records" "records after the failed batch"
+assert_eq "$(gdbus_call $ROOT $N.ListVlans)" "$before_list" "ListVlans after the failed batch"
+ip link del d0.1036
+ok "Apply of 50 creates whose 37th conflicts: error names changes[36]; kernel, records and objects as before"
+
+create d0 1210 br1210 >/dev/null
+mixed=$(changes create:d0:1200:br1200 create:d0:1201:br1200 delete:d0:1210:br1210)
+assert_eq "$(apply "$mixed")" "(objectpath '/',)" "Apply without rollback_timeout"
+assert_eq "$(link d0.1200)" "vlan d0 1200 br1200 1500 True" "d0.1200"
+assert_eq "$(link d0.1201)" "vlan d0 1201 br1200 1500 True" "d0.1201"
+assert_eq "$(link d0.1210)" "absent" "d0.1210 after the delete"
+assert_eq "$(link br1210)" "absent" "br1210 after the delete"
+[ -e "$(record d0.1201)" ] && [ ! -e "$(record d0.1210)" ] || fail "records after the mixed batch"
+wait_for 10 seen "InterfacesAdded" "$ROOT/vlan/d0_2e1201" || fail "no InterfacesAdded for d0.1201"
+wait_for 10 seen "InterfacesRemoved" "$ROOT/vlan/d0_2e1210" || fail "no InterfacesRemoved for d0.1210"
+before=$(kernel_links) before_records=$(records)
+assert_eq "$(apply "$mixed")" "(objectpath '/',)" "the same batch again"
+assert_eq "$(kernel_links)" "$before" "kernel after the same batch again"
+assert_eq "$(records)" "$before_records" "records after the same batch again"
+ok "a mixed batch of creates and deletes applied, and applied again: the same result, nothing changed"
+
+bad() { local word=$1; shift; assert_contains "$(assert_bus_error $INVALID "$@")" "$word" "InvalidArgs for $*"; }
+before=$(kernel_state)
+bad "changes[1].tag 5000" apply "$(changes create:d0:1220:br1220 create:d0:5000:br1221)"
+bad "changes[0].tag: must be a uint16" apply "[{'action': <'create'>, 'parent': <'d0'>, 'tag': <'x'>, 'bridge': <'b'>}]"
+bad "changes[0]: bridge is missing" apply "[{'action': <'create'>, 'parent': <'d0'>, 'tag': <uint16 5>}]"
+bad "Unknown key changes[0].colour" apply "[{'colour': <'blue'>}]"
+bad "changes[1].action 'explode'" apply "$(changes create:d0:1220:br1220 explode:d0:1221:br1221)"
+bad "is in changes[0] already" apply "$(changes create:d0:1220:br1220 delete:d0:1220:br1220)"
+bad "rollback_timeout" apply "$(changes create:d0:1220:br1220)" "{'rollback_timeout': <'soon'>}"
+assert_eq "$(kernel_state)" "$before" "kernel after invalid Apply calls"
+ok "Apply: invalid changes and options are InvalidArgs naming changes[i].key, nothing changed"
+
+# --- checkpoints: expiry, rollback by call, Busy, confirm --------------------------------------------
+before=$(kernel_state) before_records=$(records)
+out=$(apply "$(changes create:d0:1300:br1300 delete:d0:1200:br1200)" "{'rollback_timeout': <uint32 20>}")
+cp=$(sed -n "s|^(objectpath '\(.*\)',)$|\1|p" <<<"$out")
+[[ "$cp" == "$ROOT/checkpoint/"* ]] || fail "Apply with rollback_timeout returned '$out'"
+# What it changed while pending is checked on the next one: on a loaded machine 20 s go by fast.
+wait_for 300 seen "CheckpointRemoved" "'$cp', 'expired'" || fail "no CheckpointRemoved ... expired for $cp"
+assert_eq "$(kernel_state)" "$before" "kernel after the expiry"
+assert_eq "$(records)" "$before_records" "records after the expiry"
+assert_not_contains "$("$AIMCTL" checkpoint list)" "$cp" "aimctl checkpoint list after the expiry"
+ok "a checkpoint nobody confirms expires: links and records as before, CheckpointRemoved says expired"
+
+before=$(kernel_state) before_records=$(records)
+cp=$("$AIMCTL" vlan apply --rollback-timeout=600 --create d0:1400:br1400 --delete d0:1201:br1200)
+id=${cp##*/}
+assert_eq "$(link d0.1400)" "vlan d0 1400 br1400 1500 True" "d0.1400 while pending"
+assert_eq "$(link d0.1201)" "absent" "d0.1201 while pending"
+assert_eq "$(prop org.abiquo.Node1.Checkpoint Changes "$cp")" "u 2" "Checkpoint.Changes"
+check_introspection "$cp"
+assert_contains "$("$AIMCTL" checkpoint list)" "$cp" "aimctl checkpoint list"
+msg=$(assert_bus_error org.abiquo.Node1.Error.Busy create d0 1401 br1400)
+assert_contains "$msg" "checkpoint $id" "Busy names the checkpoint"
+assert_bus_error org.abiquo.Node1.Error.Busy apply "$(changes delete:d0:1400:br1400)" >/dev/null
+assert_eq "$(link d0.1401)" "absent" "d0.1401 after Busy"
+"$AIMCTL" checkpoint rollback "$id"
+wait_for 10 seen "CheckpointRemoved" "'$cp', 'rolled-back'" || fail "no CheckpointRemoved ... rolled-back"
+assert_eq "$(kernel_state)" "$before" "kernel after the rollback"
+assert_eq "$(records)" "$before_records" "records after the rollback"
+create d0 1401 br1400 >/dev/null
+delete d0 1401 br1400 >/dev/null
+ok "aimctl vlan apply --rollback-timeout, checkpoint list/rollback; Busy for the links it holds until then"
+
+cat > "$AIM_TMP/changes.json" <<'JSON'
+[ {"action": "create", "parent": "d0", "tag": 1500, "bridge": "br1500", "mtu": 1400},
+  {"action": "create", "parent": "d0", "tag": 1501, "bridge": "br1501", "name": "v1501"} ]
+JSON
+cp=$("$AIMCTL" vlan apply --rollback-timeout=600 "$AIM_TMP/changes.json")
+"$AIMCTL" checkpoint confirm "${cp##*/}"
+wait_for 10 seen "CheckpointRemoved" "'$cp', 'confirmed'" || fail "no CheckpointRemoved ... confirmed"
+assert_eq "$(link d0.1500)" "vlan d0 1500 br1500 1400 True" "d0.1500 after confirm"
+assert_eq "$(link v1501)" "vlan d0 1501 br1501 1500 True" "v1501 after confirm"
+[ -z "$(ls "$AIM_TMP/state/network" | grep checkpoint)" ] || fail "a checkpoint file is left after confirm"
+assert_eq "$("$AIMCTL" vlan apply - <<<'[]')" "/" "aimctl vlan apply of an empty list"
+ok "aimctl vlan apply FILE (JSON) with a checkpoint, confirmed: kept, no checkpoint left"
+
+# --- non-root through polkitd: one authorization per Apply, whatever its size --------------------------
+: > "$AIM_TMP/polkit-checks"
+batch=()
+for i in $(seq 0 49); do batch+=("create:d0:$((1700 + i)):br$((1700 + i))"); done
+assert_eq "$(ucall daemon Apply "$(changes "${batch[@]}")" '{}')" "(objectpath '/',)" "Apply as daemon"
+assert_eq "$(link d0.1749)" "vlan d0 1749 br1749 1500 True" "d0.1749 made by a non-root Apply"
+assert_eq "$(cat "$AIM_TMP/polkit-checks")" "50" "polkit checks for one Apply of 50 changes"
+assert_bus_error org.freedesktop.DBus.Error.AccessDenied ucall nobody Apply "$(changes delete:d0:1700:br1700)" '{}' >/dev/null
+assert_eq "$(link d0.1700)" "vlan d0 1700 br1700 1500 True" "d0.1700 after a denied Apply"
+batch=()
+for i in $(seq 0 49); do batch+=("delete:d0:$((1700 + i)):br$((1700 + i))"); done
+ucall daemon Apply "$(changes "${batch[@]}")" '{}' >/dev/null
+assert_eq "$(link br1725)" "absent" "br1725 after the non-root delete batch"
+ok "non-root through the real polkitd: one authorization per Apply of 50 changes; denied callers change nothing"
+
 # --- restart: re-applied after being deleted behind its back; a conflict is marked, the start goes on --
 create d0 700 br700 >/dev/null
 create d0 701 br701 "{'mtu': <uint32 1400>}" >/dev/null
 create d0 702 br702 >/dev/null
 aim_stop_daemon
-for l in d0.700 br700 d0.701 br701 d0.702 br702; do ip link del "$l"; done
+for l in d0.700 br700 d0.701 br701 d0.702 br702 d0.1500 br1500; do ip link del "$l"; done
 ip link add d0.702 type dummy
 aim_activate
 assert_eq "$(link d0.700)" "vlan d0 700 br700 1500 True" "d0.700 after restart"
@@ -248,6 +375,7 @@ assert_eq "$(link br700)" "bridge - - - 1500 True" "br700 after restart"
 assert_eq "$(link d0.701)" "vlan d0 701 br701 1400 True" "d0.701 after restart"
 assert_eq "$(link d0.702)" "dummy - - - 1500 False" "the conflicting dummy d0.702"
 assert_eq "$(link d0.400)" "vlan d0 400 br400 1400 True" "d0.400: its recorded MTU re-applied"
+assert_eq "$(link d0.1500)" "vlan d0 1500 br1500 1400 True" "d0.1500, confirmed in a checkpoint, re-applied"
 assert_contains "$(vprop d0.702 Conflict)" "is a dummy, not a VLAN" "Conflict of d0.702"
 assert_eq "$(vprop d0.702 OperState)" 's "down"' "OperState of d0.702 (the dummy's)"
 assert_eq "$(vprop d0.700 Conflict)" 's ""' "Conflict of d0.700"
@@ -255,3 +383,23 @@ assert_contains "$(cat "$AIM_TMP/bus.log")" "VLAN d0.702 (tag 702 on d0, bridge 
 delete d0 702 br702 >/dev/null
 assert_eq "$(link d0.702)" "dummy - - - 1500 False" "the dummy after DeleteVlan of the conflicting VLAN"
 ok "restart: VLANs deleted behind the daemon's back are re-applied; a conflict is logged and marked"
+
+# --- kill -9 with a checkpoint pending: the next start rolls it back ------------------------------------
+before=$(kernel_state) before_records=$(records)
+out=$(apply "$(changes create:d0:1600:br1600 delete:d0:1500:br1500 create:d0:1601:br1601)" "{'rollback_timeout': <uint32 600>}")
+assert_contains "$out" "$ROOT/checkpoint/" "Apply with a checkpoint"
+assert_eq "$(link d0.1600)" "vlan d0 1600 br1600 1500 True" "d0.1600 while pending"
+assert_eq "$(link d0.1500)" "absent" "d0.1500 while pending"
+[ -n "$(ls "$AIM_TMP/state/network" | grep checkpoint-)" ] || fail "no checkpoint file while pending"
+pid=$(daemon_pid)
+kill -9 "$pid"
+name_gone() { ! name_has_owner org.abiquo.Node1; }
+wait_for 20 name_gone || fail "the killed daemon still owns its name"
+aim_activate
+assert_eq "$(kernel_state)" "$before" "kernel after the restart"
+assert_eq "$(records)" "$before_records" "records after the restart"
+assert_eq "$(link d0.1500)" "vlan d0 1500 br1500 1400 True" "d0.1500 made again"
+assert_not_contains "$(gdbus_call $ROOT $N.ListVlans)" "d0_2e1600" "ListVlans after the restart"
+assert_contains "$(gdbus_call $ROOT $N.ListVlans)" "d0_2e1500" "ListVlans after the restart"
+assert_contains "$(cat "$AIM_TMP/bus.log")" "pending when the daemon last stopped" "log"
+ok "kill -9 with a checkpoint pending: the next start rolls it back, records and kernel agree"

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "shared/errors.h"
+#include "network/apply.h"
+#include "network/checkpoint.h"
 #include "network/vlan.h"
 
 /* The fake kernel: the ops edit the link table the way the kernel's notifications would, and the
@@ -591,6 +593,170 @@ static void test_restore_not_regular(void **state) {
         assert_int_equal(system(path), 0);
 }
 
+static VlanChange change(VlanAction action, const char *parent, uint16_t tag, const char *bridge) {
+        return (VlanChange) { .action = action, .spec = { .parent = parent, .tag = tag, .bridge = bridge } };
+}
+
+static void test_changes_validate(void **state) {
+        VlanChange c[3];
+        char *m = NULL;
+
+        c[0] = change(VLAN_ACTION_CREATE, "eth0", 5, "br5");
+        c[1] = change(VLAN_ACTION_DELETE, "eth0", 6, "br6");
+        c[2] = change(VLAN_ACTION_CREATE, "eth0", 4095, "br7");
+        assert_int_equal(vlan_changes_validate(c, 3, &m), -EINVAL);
+        assert_non_null(strstr(m, "changes[2].tag 4095"));
+        m = mfree(m);
+        c[2] = change(VLAN_ACTION_CREATE, "eth0", 7, "br7");
+        c[2].spec.mtu_set = true;
+        assert_int_equal(vlan_changes_validate(c, 3, &m), -EINVAL);
+        assert_non_null(strstr(m, "changes[2].mtu 0"));
+        m = mfree(m);
+        c[2] = change(VLAN_ACTION_CREATE, "eth0", 6, "br7");
+        assert_int_equal(vlan_changes_validate(c, 3, &m), -EINVAL);
+        assert_non_null(strstr(m, "changes[2]: tag 6 on 'eth0' is in changes[1]"));
+        m = mfree(m);
+        c[2] = change(VLAN_ACTION_CREATE, "eth0", 7, "br7");
+        c[2].spec.name = "eth0.5";
+        assert_int_equal(vlan_changes_validate(c, 3, &m), -EINVAL);
+        assert_non_null(strstr(m, "changes[2].name"));
+        m = mfree(m);
+        c[2].spec.name = NULL;
+        assert_int_equal(vlan_changes_validate(c, 3, &m), 0);
+        assert_string_equal(c[0].spec.name, "eth0.5");
+        assert_string_equal(vlan_action_to_string(VLAN_ACTION_DELETE), "delete");
+        assert_int_equal(vlan_action_from_string("explode"), -EINVAL);
+}
+
+/* The names of the table's links, sorted: what "as before" means once links were made again. */
+static char *link_names(Rtnl *n) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        for (int i = 1; i < 400; i++) {
+                Link *l = link_table_get(n->links, i);
+
+                if (l)
+                        fprintf(f, "%s %s m%s %s\n", l->name, l->kind,
+                                l->master ? link_table_get(n->links, l->master)->name : "-", link_is_up(l) ? "up" : "down");
+        }
+        fclose(f);
+        return buf;
+}
+
+static int run(VlanRegistry *reg, VlanChange *c, size_t n, VlanUndoRecord *undo, size_t *index) {
+        char *m = NULL;
+        int r;
+
+        assert_int_equal(vlan_changes_validate(c, n, &m), 0);
+        assert_int_equal(vlan_changes_prepare(reg, c, n, undo, index, &m), 0);
+        r = vlan_changes_apply(reg, c, n, undo, NULL, index, &m);
+        free(m);
+        return r;
+}
+
+/* A batch whose 4th change conflicts leaves nothing; a mixed batch is undone by its undo records. */
+static void test_apply_and_undo(void **state) {
+        char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX];
+        VlanRegistry *reg = fake_registry();
+        Rtnl *n = reg->rtnl;
+        VlanChange c[5];
+        VlanUndoRecord undo[5];
+        size_t index = 99;
+        bool is_new;
+        char *before, *now;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
+        add_link(n, 1, "eth0", "", 0, 0, 0, true);
+        add_link(n, 2, "eth0.13", "dummy", 0, 0, 0, false);
+        (void) create(reg, "eth0", 20, "br20", &is_new);
+        before = link_names(n);
+
+        for (int i = 0; i < 5; i++)
+                c[i] = change(VLAN_ACTION_CREATE, "eth0", 10 + i, "br1x");
+        assert_int_equal(run(reg, c, 5, undo, &index), -AIM_ECONFLICT);
+        assert_int_equal(index, 3);
+        now = link_names(n);
+        assert_string_equal(now, before);
+        free(now);
+        assert_null(vlan_find(reg, "eth0", 10));
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.10", dir);
+        assert_int_equal(access(path, F_OK), -1);
+
+        /* create, create on the same bridge, delete of a managed one, delete of one not managed */
+        c[0] = change(VLAN_ACTION_CREATE, "eth0", 30, "br30");
+        c[1] = change(VLAN_ACTION_CREATE, "eth0", 31, "br30");
+        c[2] = change(VLAN_ACTION_DELETE, "eth0", 20, "br20");
+        c[3] = change(VLAN_ACTION_DELETE, "eth0", 99, "br99");
+        assert_int_equal(run(reg, c, 4, undo, &index), 0);
+        assert_non_null(vlan_find(reg, "eth0", 31));
+        assert_null(vlan_find(reg, "eth0", 20));
+        assert_null(link_table_get_by_name(n->links, "br20"));
+        assert_int_equal(undo[0].action, VLAN_ACTION_DELETE);
+        assert_int_equal(undo[2].action, VLAN_ACTION_CREATE);
+        assert_true(undo[2].record.created_vlan && undo[2].record.created_bridge);
+        assert_int_equal(undo[3].action, _VLAN_ACTION_INVALID);
+        /* Again: nothing to do, nothing to undo. */
+        c[2] = change(VLAN_ACTION_DELETE, "eth0", 20, "br20");
+        {
+                VlanUndoRecord again[4];
+
+                fake.calls = 0;
+                assert_int_equal(run(reg, c, 4, again, &index), 0);
+                assert_int_equal(fake.calls, 0);
+                assert_int_equal(again[0].action, _VLAN_ACTION_INVALID);
+                assert_int_equal(again[2].action, _VLAN_ACTION_INVALID);
+        }
+
+        /* The checkpoint's way: undo records written, read back, rolled back. */
+        {
+                Checkpoint *cp, *back = NULL;
+                char *text = NULL;
+                size_t size;
+
+                assert_int_equal(checkpoint_new(7, 123456789, reg, c, undo, 4, &cp), 0);
+                assert_true(checkpoint_touches(cp, "br30"));
+                assert_true(checkpoint_touches(cp, "eth0:20"));
+                assert_true(checkpoint_touches(cp, "eth0.31"));
+                assert_false(checkpoint_touches(cp, "eth0"));
+                assert_int_equal(checkpoint_save(cp, reg->state), 0);
+                assert_int_equal(vlan_state_read_file(reg->state, "checkpoint-7", CHECKPOINT_FILE_SIZE_MAX, &text,
+                                                      &size), 0);
+                assert_int_equal(checkpoint_parse(text, size, &back), 0);
+                assert_int_equal(back->id, 7);
+                assert_int_equal(back->expires, 123456789);
+                assert_int_equal(back->n_changes, 4);
+                assert_memory_equal(&back->undo[2], &undo[2], sizeof(VlanUndoRecord));
+                {
+                        static const char cut[] = "id=7\nexpires=1\nchanges=1\nundo=create a b 5\n";
+                        Checkpoint *bad = NULL;
+
+                        assert_int_equal(checkpoint_parse(cut, strlen(cut), &bad), -EBADMSG);
+                        assert_null(bad);
+                }
+                assert_int_equal(vlan_changes_rollback(reg, back->undo, back->n_changes, NULL), 0);
+                assert_int_equal(checkpoint_remove(back, reg->state), 0);
+                free(text);
+                checkpoint_free(back);
+                checkpoint_free(cp);
+        }
+        now = link_names(n);
+        assert_string_equal(now, before);
+        free(now);
+        assert_non_null(vlan_find(reg, "eth0", 20));
+        assert_null(vlan_find(reg, "eth0", 30));
+        snprintf(path, sizeof(path), "%s/network/vlan-eth0.20", dir);
+        assert_int_equal(access(path, F_OK), 0);
+        snprintf(path, sizeof(path), "%s/network/checkpoint-7", dir);
+        assert_int_equal(access(path, F_OK), -1);
+        free(before);
+        registry_free(reg);
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        assert_int_equal(system(path), 0);
+}
+
 static void test_link_table(void **state) {
         LinkTable *t = link_table_new();
         Link a = { .ifindex = 5, .name = "br0", .kind = "bridge", .mtu = 1500 };
@@ -645,6 +811,8 @@ int main(void) {
                 cmocka_unit_test(test_record_ahead),
                 cmocka_unit_test(test_record_parse),
                 cmocka_unit_test(test_restore_not_regular),
+                cmocka_unit_test(test_changes_validate),
+                cmocka_unit_test(test_apply_and_undo),
                 cmocka_unit_test(test_link_table),
                 cmocka_unit_test(test_nl_errors),
         };
