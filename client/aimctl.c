@@ -204,7 +204,7 @@ static const Verb verbs[] = {
         { "checkpoint", 1, 2, verb_checkpoint, "checkpoint list|confirm|rollback [ID]" },
         { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
-        { "machine", 1, 2,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
+        { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set ..." },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         { "broker",  0, 0,  verb_broker,  "broker" },
         { "events",  0, 6,  verb_events,  "events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] "
@@ -261,6 +261,21 @@ static void help(void) {
                "  machine list                         List the virtual machines\n"
                "  machine start|shutdown|reboot|reset|destroy|suspend|resume NAME|UUID\n"
                "                                       Control a virtual machine\n"
+               "  machine define NAME [--vcpus N] [--memory SIZE] [--disk DISK]... [--nic NIC]...\n"
+               "                 [--vnc[=ADDR[:DISPLAY]] | --spice[=…]] [--vga MODEL] [--kernel IMG\n"
+               "                 [--initrd IMG] [--cmdline TEXT]] [--uuid UUID] [--autostart] [--start]\n"
+               "                                       Define a machine from datastore images\n"
+               "    DISK: image=IMG[,bus=virtio|sata|scsi|ide][,cache=…][,boot=N][,snapshot][,readonly]\n"
+               "          or device=/dev/…[,…]\n"
+               "    NIC:  bridge=BR|network=NET|user[,model=virtio|e1000|rtl8139|ne2k_pci][,mac=MAC]\n"
+               "          [,forward=tcp:HOSTPORT:GUESTPORT]…\n"
+               "    SIZE: 512M, 2G, 1048576K (a bare number is MiB)\n"
+               "  machine undefine NAME [--force] [--remove-images]\n"
+               "                                       Remove a definition (and images only it used)\n"
+               "  machine show NAME                    Everything about one machine\n"
+               "  machine xml NAME                     Its libvirt domain XML\n"
+               "  machine set NAME [--vcpus N] [--memory SIZE] [--autostart=yes|no]\n"
+               "                                       Change its resources or autostart\n"
                "  monitor [--json]                     Print machine events as they come, until ^C\n"
                "  broker                               Show where this node's events go (Redis) and how it goes\n"
                "  events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] [--follow]\n"

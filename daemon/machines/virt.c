@@ -17,6 +17,7 @@
 
 #include "shared/errors.h"
 #include "shared/log.h"
+#include "machines/define.h"
 #include "machines/virt-event.h"
 #include "machines/virt-names.h"
 #include "machines/virt.h"
@@ -27,6 +28,10 @@
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 #define WORKERS_MAX 4
+/* libvirt 9.0 brought <backend type='passt'/>, which forwards ports of user-mode networking; QEMU
+ * then runs this binary. */
+#define PASST_LIBVIRT_VERSION 9000000UL
+#define PASST_PATH "/usr/bin/passt"
 
 enum {
         CALLBACK_LIFECYCLE,
@@ -40,7 +45,7 @@ struct Virt {
         sd_event *event;
         char *uri;
         const VirtOps *ops;
-        void *userdata;
+        Manager *manager;
         WorkerPool *workers;
 
         virConnectPtr conn;
@@ -54,6 +59,8 @@ struct Virt {
         sd_event_source *lost_source;
 
         VirtHost host;
+        bool can_forward;       /* libvirt has the passt backend of user-mode networking */
+        char *capabilities;     /* of this connection, once a definition needed them */
         Hashmap *machines;      /* uuid → Machine */
 };
 
@@ -62,15 +69,13 @@ static void error_silence(void *userdata, virErrorPtr e) {
         log_debug("libvirt: %s", e && e->message ? e->message : "unknown error");
 }
 
-int virt_last_error(char **ret_message) {
+/* libvirt's last error in this thread as a negative errno, and its message. */
+static int virt_last_error(char **reterr_message) {
         virErrorPtr e = virGetLastError();
         int r;
 
-        if (!e) {
-                if (ret_message)
-                        *ret_message = NULL;
+        if (!e)
                 return -EIO;
-        }
         switch (e->code) {
         case VIR_ERR_NO_DOMAIN:
                 r = -AIM_ENOTFOUND;
@@ -107,8 +112,8 @@ int virt_last_error(char **ret_message) {
         default:
                 r = -EIO;
         }
-        if (ret_message)
-                *ret_message = e->message ? strdup(e->message) : NULL;
+        if (reterr_message)
+                *reterr_message = e->message ? strdup(e->message) : NULL;
         virResetLastError();
         return r;
 }
@@ -134,6 +139,7 @@ static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
         if (!m)
                 return -ENOMEM;
         m->virt = v;
+        m->manager = v->manager;
         m->state = VIR_DOMAIN_NOSTATE;
         if (virDomainGetUUIDString(dom, m->uuid) < 0)
                 return virt_last_error(NULL);
@@ -147,7 +153,7 @@ static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
 
 /* Reads sizes, the state when asked and, when full, the configuration (persistent, autostart,
  * devices). Returns -AIM_ENOTFOUND when the domain is gone (a transient one after it stopped, or
- * undefined). */
+ * undefined), 1 when what Graphics shows changed, else 0. */
 static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) {
         virDomainInfo info;
         const char *name;
@@ -186,9 +192,10 @@ static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) 
         r = domain_devices_parse(xml, strlen(xml), &devices);
         if (r < 0)
                 return r;
+        r = !domain_graphics_equal(&m->devices, &devices);
         domain_devices_done(&m->devices);
         m->devices = devices;
-        return 0;
+        return r;
 }
 
 static int machine_publish(Virt *v, Machine *m) {
@@ -197,21 +204,21 @@ static int machine_publish(Virt *v, Machine *m) {
         r = hashmap_put(v->machines, m->uuid, m);
         if (r < 0)
                 return r;
-        v->ops->machine_new(v, m, v->userdata);
+        v->ops->machine_new(v, m, v->manager);
         return 0;
 }
 
 static void machine_drop(Virt *v, Machine *m) {
         hashmap_remove(v->machines, m->uuid);
-        v->ops->machine_gone(v, m, v->userdata);
+        v->ops->machine_gone(v, m, v->manager);
         machine_free(m);
 }
 
 static void machine_emit(Virt *v, Machine *m, const char *event, const char *detail, int old_state) {
         log_debug("Machine %s (%s): %s/%s", m->name, m->uuid, event, detail);
-        v->ops->machine_event(v, m, event, detail, v->userdata);
+        v->ops->machine_event(v, m, event, detail, v->manager);
         if (m->state != old_state)
-                v->ops->machine_state(v, m, v->userdata);
+                v->ops->machine_state(v, m, v->manager);
 }
 
 /* A domain libvirt told us about: updates, creates or drops its Machine and emits what happened. */
@@ -219,7 +226,7 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         const char *event_name, *detail_name;
         Machine *m;
-        bool known, gone;
+        bool known, gone, graphics;
         int old_state, implied, r;
 
         if (virDomainGetUUIDString(dom, uuid) < 0) {
@@ -235,12 +242,21 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
                         return;
                 }
         }
+        if (known && m->announced && event == VIR_DOMAIN_EVENT_DEFINED) {
+                /* DefineMachine read it all a moment ago and said so: no news, nothing to read. */
+                m->announced = false;
+                return;
+        }
         old_state = m->state;
         /* A new domain or a new definition: read everything. The state is the one the event leads
          * to, not libvirt's current one: when events queue up (two calls in quick succession), each
          * PropertiesChanged still matches its MachineEvent, in order. */
         implied = machine_state_after_event(event);
-        r = machine_refresh(m, dom, !known || implied < 0, !known || event == VIR_DOMAIN_EVENT_DEFINED);
+        /* Starting and stopping choose and release the graphics port. */
+        r = machine_refresh(m, dom, !known || implied < 0,
+                            !known || event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_STARTED ||
+                            event == VIR_DOMAIN_EVENT_STOPPED);
+        graphics = known && r > 0;
         gone = r == -AIM_ENOTFOUND;
         if (gone)
                 m->state = event == VIR_DOMAIN_EVENT_UNDEFINED ? old_state : VIR_DOMAIN_SHUTOFF;
@@ -259,6 +275,8 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         detail_name = machine_event_detail_to_string(event, detail);
         if (event_name)
                 machine_emit(v, m, event_name, detail_name, known ? old_state : m->state);
+        if (graphics && !gone)
+                v->ops->machine_changed(v, m, "Graphics", v->manager);
 
         if (gone) {
                 if (known)
@@ -286,7 +304,7 @@ static void refresh_quietly(Virt *v, virDomainPtr dom, bool full) {
                 return;
         old_state = m->state;
         if (machine_refresh(m, dom, true, full) >= 0 && m->state != old_state)
-                v->ops->machine_state(v, m, v->userdata);
+                v->ops->machine_state(v, m, v->manager);
 }
 
 static void reboot_cb(virConnectPtr conn, virDomainPtr dom, void *opaque) {
@@ -350,7 +368,7 @@ static int virt_resync(Virt *v) {
                 if (m->state != old_state && machine_event_for_state(m->state, m->reason, &event, &detail) >= 0)
                         machine_emit(v, m, event, detail, old_state);
                 else if (m->state != old_state)
-                        v->ops->machine_state(v, m, v->userdata);
+                        v->ops->machine_state(v, m, v->manager);
         }
         for (int i = 0; i < n; i++)
                 virDomainFree(doms[i]);
@@ -376,6 +394,7 @@ static void virt_host_done(VirtHost *h) {
 }
 
 static int virt_read_host(Virt *v) {
+        unsigned long version;
         virNodeInfo info;
         const char *type;
 
@@ -389,6 +408,9 @@ static int virt_read_host(Virt *v) {
                 return -ENOMEM;
         v->host.cpus = info.cpus;
         v->host.memory_kib = info.memory;
+        v->can_forward = virConnectGetLibVersion(v->conn, &version) >= 0 && version >= PASST_LIBVIRT_VERSION &&
+                         (!streq(type, "QEMU") || access(PASST_PATH, X_OK) >= 0);
+        virResetLastError();
         return 0;
 }
 
@@ -400,12 +422,9 @@ static void close_cb(virConnectPtr conn, int reason, void *opaque) {
         (void) !write(v->lost_fd, &one, sizeof(one));
 }
 
-/* Drops the connection (ours: jobs still running hold their own references). */
-static void virt_disconnect(Virt *v) {
-        bool was = v->conn;
-
-        if (!v->conn)
-                return;
+/* Closes the connection (ours: jobs still running hold their own references) after taking our
+ * callbacks off it, so that none runs into a Virt that no longer listens. */
+static void virt_close(Virt *v) {
         for (size_t i = 0; i < _CALLBACK_MAX; i++)
                 if (v->callback_ids[i] >= 0) {
                         /* Fails on a dead connection; the callbacks die with it anyway. */
@@ -421,9 +440,17 @@ static void virt_disconnect(Virt *v) {
         }
         virConnectClose(v->conn);
         v->conn = NULL;
+        /* A reconnect may reach another hypervisor (an upgraded one): ask again. */
+        free(v->capabilities);
+        v->capabilities = NULL;
+}
+
+static void virt_disconnect(Virt *v) {
+        if (!v->conn)
+                return;
+        virt_close(v);
         virt_host_done(&v->host);
-        if (was)
-                v->ops->connected(v, false, v->userdata);
+        v->ops->connected(v, false, v->manager);
 }
 
 static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata);
@@ -436,7 +463,8 @@ static void virt_schedule_reconnect(Virt *v) {
         r = sd_event_add_time_relative(v->event, &v->reconnect_source, CLOCK_MONOTONIC, delay, 0,
                                        reconnect_fire, v);
         if (r < 0)
-                log_error_errno(r, "Failed to schedule a reconnect to %s; staying disconnected: %m", v->uri);
+                v->ops->connect_failed(v, r, "no reconnect could be scheduled; staying disconnected", v->attempt,
+                                       v->manager);
 }
 
 static int virt_setup(Virt *v) {
@@ -506,13 +534,7 @@ static void connect_done(void *data) {
 
         v->connecting = false;
         if (j->r < 0) {
-                /* Said once at warning level; every retry after that only at debug. */
-                if (j->message)
-                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
-                                       "Failed to connect to %s, retrying: %s", v->uri, j->message);
-                else
-                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
-                                       "Failed to connect to %s, retrying: %m", v->uri);
+                v->ops->connect_failed(v, j->r, j->message, v->attempt, v->manager);
                 connect_job_free(j);
                 virt_schedule_reconnect(v);
                 return;
@@ -522,14 +544,15 @@ static void connect_done(void *data) {
 
         r = virt_setup(v);
         if (r < 0) {
-                log_warning_errno(r, "Failed to set up the connection to %s, retrying: %m", v->uri);
-                virt_disconnect(v);
+                v->ops->connect_failed(v, r, "the connection could not be set up", v->attempt, v->manager);
+                virt_close(v);
+                virt_host_done(&v->host);
                 virt_schedule_reconnect(v);
                 return;
         }
-        log_info("Connected to %s (%s), %u machines.", v->uri, v->host.type, (unsigned) hashmap_size(v->machines));
+        v->host.connected = true;
         v->attempt = 0;
-        v->ops->connected(v, true, v->userdata);
+        v->ops->connected(v, true, v->manager);
 }
 
 static int virt_connect(Virt *v) {
@@ -561,7 +584,7 @@ static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata) {
         v->reconnect_source = sd_event_source_disable_unref(v->reconnect_source);
         r = virt_connect(v);
         if (r < 0) {
-                log_error_errno(r, "Failed to start connecting to %s: %m", v->uri);
+                v->ops->connect_failed(v, r, NULL, v->attempt, v->manager);
                 virt_schedule_reconnect(v);
         }
         return 0;
@@ -574,17 +597,21 @@ static int lost_dispatch(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) read(fd, &n, sizeof(n));
         if (!v->conn || virConnectIsAlive(v->conn) == 1)
                 return 0;
-        log_warning("Lost the connection to %s; reconnecting.", v->uri);
         virt_disconnect(v);
         v->attempt = 0;
         virt_schedule_reconnect(v);
         return 0;
 }
 
-int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret) {
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, Manager *manager, Virt **ret) {
         _cleanup_(virt_freep) Virt *v = NULL;
         static bool initialized = false;
         int r;
+
+        assert_return(e, -EINVAL);
+        assert_return(uri, -EINVAL);
+        assert_return(ops, -EINVAL);
+        assert_return(ret, -EINVAL);
 
         if (!initialized) {
                 if (virInitialize() < 0)
@@ -602,7 +629,7 @@ int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, V
                 return -ENOMEM;
         v->event = sd_event_ref(e);
         v->ops = ops;
-        v->userdata = userdata;
+        v->manager = manager;
         v->lost_fd = -EBADF;
         for (size_t i = 0; i < _CALLBACK_MAX; i++)
                 v->callback_ids[i] = -1;
@@ -633,17 +660,12 @@ Virt *virt_free(Virt *v) {
                 return NULL;
         /* First, so that no connect finishes into a half-freed Virt. */
         v->workers = worker_pool_free(v->workers);
-        if (v->conn) {
-                for (size_t i = 0; i < _CALLBACK_MAX; i++)
-                        if (v->callback_ids[i] >= 0 && virConnectDomainEventDeregisterAny(v->conn, v->callback_ids[i]) < 0)
-                                (void) virt_last_error(NULL);
-                if (v->close_registered && virConnectUnregisterCloseCallback(v->conn, close_cb) < 0)
-                        (void) virt_last_error(NULL);
-                virConnectClose(v->conn);
-        }
+        if (v->conn)
+                virt_close(v);
         HASHMAP_FOREACH(m, v->machines)
                 machine_free(m);
         hashmap_free(v->machines);
+        free(v->capabilities);
         virt_host_done(&v->host);
         sd_event_source_disable_unref(v->reconnect_source);
         sd_event_source_disable_unref(v->lost_source);
@@ -658,8 +680,12 @@ bool virt_is_connected(const Virt *v) {
         return v && v->conn;
 }
 
-void *virt_userdata(const Virt *v) {
-        return v->userdata;
+bool virt_is_synced(const Virt *v) {
+        return v && v->synced_once;
+}
+
+bool virt_can_forward_ports(const Virt *v) {
+        return v && v->conn && v->can_forward;
 }
 
 const VirtHost *virt_host(const Virt *v) {
@@ -671,7 +697,12 @@ Hashmap *virt_machines(const Virt *v) {
 }
 
 Machine *virt_machine_find(const Virt *v, const char *uuid_or_name) {
-        Machine *m = hashmap_get(v->machines, uuid_or_name);
+        Machine *m;
+
+        assert_return(v, NULL);
+        assert_return(uuid_or_name, NULL);
+
+        m = hashmap_get(v->machines, uuid_or_name);
 
         if (m)
                 return m;
@@ -683,22 +714,45 @@ Machine *virt_machine_find(const Virt *v, const char *uuid_or_name) {
 
 /* --- calls in the workers -------------------------------------------------------------------- */
 
-typedef struct CallJob {
+typedef struct CallJob CallJob;
+struct CallJob {
+        Virt *v;                /* for post() only: the loop's side */
         virConnectPtr conn;
         char uuid[VIR_UUID_STRING_BUFLEN];
-        int what;               /* a MachineAction, or -1: the capabilities */
+        /* In the worker: d is the domain of uuid (NULL for calls on the connection). Returns < 0
+         * with r and message set through virt_last_error(), or sets result. */
+        int (*work)(CallJob *j, virDomainPtr d);
+        /* Then in the loop's thread, before the reply, on success only. */
+        void (*post)(CallJob *j);
         VirtReplyFn reply;
         void *userdata;
+
+        MachineAction action;
+        bool flag;
+        uint32_t vcpus;
+        uint64_t memory_kib;
+        char *name;
+        DefineSpec spec;
+        char *capabilities;     /* the connection's, when the loop knew them already */
+
         int r;
         char *message;
         char *result;
-} CallJob;
+};
 
 static void call_job_free(CallJob *j) {
         virConnectClose(j->conn);
+        define_spec_done(&j->spec);
+        free(j->capabilities);
+        free(j->name);
         free(j->message);
         free(j->result);
         free(j);
+}
+
+static int call_fail(CallJob *j) {
+        j->r = virt_last_error(&j->message);
+        return j->r;
 }
 
 static int domain_action(virDomainPtr d, MachineAction a) {
@@ -718,22 +772,72 @@ static int domain_action(virDomainPtr d, MachineAction a) {
         case MACHINE_RESUME:
                 return virDomainResume(d);
         default:
+                assert(false);
                 return -1;
         }
 }
 
+/* Whether action a makes sense in a domain's state: when it does not, every driver refuses, but
+ * each in its own words and codes (the test driver's "internal error", QEMU's "operation
+ * invalid"); this gives them one meaning. */
+static bool action_fits_state(MachineAction a, int state) {
+        bool active = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED && state != VIR_DOMAIN_NOSTATE;
+
+        switch (a) {
+        case MACHINE_START:
+                return !active;
+        case MACHINE_SUSPEND:
+                return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED;
+        case MACHINE_RESUME:
+                return state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_PMSUSPENDED;
+        default:
+                return active;
+        }
+}
+
+static int action_work(CallJob *j, virDomainPtr d) {
+        static const char *const verbs[_MACHINE_ACTION_MAX] = {
+                [MACHINE_START] = "start", [MACHINE_SHUTDOWN] = "shut down", [MACHINE_REBOOT] = "reboot",
+                [MACHINE_RESET] = "reset", [MACHINE_DESTROY] = "destroy", [MACHINE_SUSPEND] = "suspend",
+                [MACHINE_RESUME] = "resume",
+        };
+        int state, reason, r;
+
+        if (domain_action(d, j->action) >= 0)
+                return 0;
+        r = call_fail(j);
+        /* The state after the refusal: the call's own error stays when it fits the state. */
+        if (r == -AIM_ENOTCONN || virDomainGetState(d, &state, &reason, 0) < 0) {
+                virResetLastError();
+                return r;
+        }
+        if (action_fits_state(j->action, state))
+                return r;
+        free(j->message);
+        j->message = NULL;
+        j->r = -AIM_ECONFLICT;
+        (void) asprintf(&j->message, "Cannot %s machine %s: it is %s.", verbs[j->action], virDomainGetName(d),
+                        machine_state_to_string(state) ?: "in an unknown state");
+        return j->r;
+}
+
+static int capabilities_work(CallJob *j, virDomainPtr d) {
+        j->result = virConnectGetCapabilities(j->conn);
+        return j->result ? 0 : call_fail(j);
+}
+
 static void call_work(void *data) {
         CallJob *j = data;
-        virDomainPtr d;
+        virDomainPtr d = NULL;
 
-        if (j->what < 0) {
-                j->result = virConnectGetCapabilities(j->conn);
-                j->r = j->result ? 0 : virt_last_error(&j->message);
-                return;
+        if (j->uuid[0]) {
+                d = virDomainLookupByUUIDString(j->conn, j->uuid);
+                if (!d) {
+                        (void) call_fail(j);
+                        return;
+                }
         }
-        d = virDomainLookupByUUIDString(j->conn, j->uuid);
-        if (!d || domain_action(d, j->what) < 0)
-                j->r = virt_last_error(&j->message);
+        (void) j->work(j, d);
         if (d)
                 virDomainFree(d);
 }
@@ -741,6 +845,8 @@ static void call_work(void *data) {
 static void call_done(void *data) {
         CallJob *j = data;
 
+        if (j->r >= 0 && j->post)
+                j->post(j);
         j->reply(j->r, j->message, j->result, j->userdata);
         call_job_free(j);
 }
@@ -750,31 +856,336 @@ static void call_abandon(void *data) {
         call_job_free(data);
 }
 
-static int virt_call(Virt *v, const char *uuid, int what, VirtReplyFn reply, void *userdata) {
+static int call_new(Virt *v, const Machine *m, int (*work)(CallJob *j, virDomainPtr d), VirtReplyFn reply,
+                    void *userdata, CallJob **ret) {
         CallJob *j;
-        int r;
 
         if (!v->conn)
                 return -AIM_ENOTCONN;
         j = calloc(1, sizeof(CallJob));
         if (!j)
                 return -ENOMEM;
-        *j = (CallJob) { .conn = v->conn, .what = what, .reply = reply, .userdata = userdata };
-        if (uuid)
-                memcpy(j->uuid, uuid, sizeof(j->uuid));
+        *j = (CallJob) { .v = v, .conn = v->conn, .work = work, .reply = reply, .userdata = userdata,
+                         .spec = (DefineSpec) DEFINE_SPEC_INIT };
+        if (m)
+                memcpy(j->uuid, m->uuid, sizeof(j->uuid));
         virConnectRef(j->conn);
-        r = worker_pool_submit(v->workers, call_work, call_done, call_abandon, j);
+        *ret = j;
+        return 0;
+}
+
+static int call_submit(Virt *v, CallJob *j) {
+        int r = worker_pool_submit(v->workers, call_work, call_done, call_abandon, j);
+
         if (r < 0)
                 call_job_free(j);
         return r;
 }
 
 int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata) {
-        if (a < 0 || a >= _MACHINE_ACTION_MAX)
-                return -EINVAL;
-        return virt_call(v, m->uuid, a, reply, userdata);
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(a >= 0 && a < _MACHINE_ACTION_MAX, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, action_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->action = a;
+        return call_submit(v, j);
 }
 
 int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata) {
-        return virt_call(v, NULL, -1, reply, userdata);
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, NULL, capabilities_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        return call_submit(v, j);
+}
+
+/* --- definitions ----------------------------------------------------------------------------- */
+
+static bool spec_forwards_ports(const DefineSpec *s) {
+        for (size_t i = 0; i < s->n_nics; i++)
+                if (s->nics[i].forwards && s->nics[i].forwards[0])
+                        return true;
+        return false;
+}
+
+/* A libvirt of passt's version may still be built without it (Debian 12's 9.0.0 is): its parser
+ * then refuses the backend, which is this hypervisor's way of saying it cannot forward. */
+static int define_failed(CallJob *j) {
+        const char *text = virGetLastErrorMessage();
+
+        if (!spec_forwards_ports(&j->spec) || !strstr(text, "passt"))
+                return call_fail(j);
+        j->r = -AIM_EUNSUPP;
+        (void) asprintf(&j->message, "forwards: this hypervisor cannot forward ports of user-mode networking (%s).", text);
+        virResetLastError();
+        return j->r;
+}
+
+static int define_work(CallJob *j, virDomainPtr unused) {
+        _cleanup_free_ char *xml = NULL;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        virDomainPtr d;
+        int r;
+
+        /* Taken meanwhile by someone else than us (virsh): libvirt would update that one. */
+        d = virDomainLookupByName(j->conn, j->name);
+        if (!d && j->spec.uuid)
+                d = virDomainLookupByUUIDString(j->conn, j->spec.uuid);
+        if (d) {
+                j->r = -AIM_EEXIST;
+                (void) asprintf(&j->message, "A machine named %s or with UUID %s exists already.",
+                                virDomainGetName(d), j->spec.uuid ?: "-");
+                virDomainFree(d);
+                return j->r;
+        }
+        virResetLastError();
+
+        /* The hypervisor builds its capabilities anew for every call (QEMU's probe them): once per
+         * connection is enough, the loop keeps them. */
+        if (!j->capabilities) {
+                j->capabilities = virConnectGetCapabilities(j->conn);
+                if (!j->capabilities)
+                        return call_fail(j);
+        }
+        r = define_build_xml(&j->spec, j->name, j->capabilities, &xml, &j->message);
+        if (r < 0)
+                return (j->r = r);
+        d = virDomainDefineXML(j->conn, xml);
+        if (!d)
+                return define_failed(j);
+        if (virDomainGetUUIDString(d, uuid) < 0 || (j->spec.autostart && virDomainSetAutostart(d, 1) < 0)) {
+                (void) call_fail(j);
+                /* Half a definition helps nobody: take it back. */
+                if (virDomainUndefine(d) < 0)
+                        virResetLastError();
+                virDomainFree(d);
+                return j->r;
+        }
+        virDomainFree(d);
+        j->result = strdup(uuid);
+        return j->result ? 0 : (j->r = -ENOMEM);
+}
+
+/* Publishes the new machine before the caller hears of it, so that the path in the reply names an
+ * object; libvirt's own event for it then finds it known. */
+static void define_post(CallJob *j) {
+        virDomainPtr d;
+        Machine *m;
+
+        /* Still the connection the capabilities came from. */
+        if (!j->v->conn || j->v->conn != j->conn)
+                return;
+        if (!j->v->capabilities)
+                j->v->capabilities = TAKE_PTR(j->capabilities);
+        d = virDomainLookupByUUIDString(j->v->conn, j->result);
+        if (!d) {
+                (void) virt_last_error(NULL);
+                return;
+        }
+        m = hashmap_get(j->v->machines, j->result);
+        if (m)
+                /* libvirt's event came first, before autostart was set: read it again. */
+                refresh_quietly(j->v, d, true);
+        else {
+                domain_changed(j->v, d, VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED);
+                m = hashmap_get(j->v->machines, j->result);
+                if (m)
+                        m->announced = true;
+        }
+        virDomainFree(d);
+}
+
+int virt_define(Virt *v, const char *name, DefineSpec *spec, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(machine_name_is_valid(name), -EINVAL);
+        assert_return(spec, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, NULL, define_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = define_post;
+        j->name = strdup(name);
+        if (!j->name) {
+                call_job_free(j);
+                return -ENOMEM;
+        }
+        if (v->capabilities) {
+                j->capabilities = strdup(v->capabilities);
+                if (!j->capabilities) {
+                        call_job_free(j);
+                        return -ENOMEM;
+                }
+        }
+        j->spec = *spec;
+        *spec = (DefineSpec) DEFINE_SPEC_INIT;
+        return call_submit(v, j);
+}
+
+static int undefine_work(CallJob *j, virDomainPtr d) {
+        /* What "virsh undefine" removes beside the definition. */
+        unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                         VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM;
+        int active = virDomainIsActive(d);
+
+        if (active < 0)
+                return call_fail(j);
+        if (active && !j->flag) {
+                j->r = -AIM_EBUSY;
+                (void) asprintf(&j->message, "Machine %s is running; stop it first or undefine it with 'force'.",
+                                virDomainGetName(d));
+                return j->r;
+        }
+        if (active && virDomainDestroy(d) < 0)
+                return call_fail(j);
+        if (virDomainUndefineFlags(d, flags) >= 0)
+                return 0;
+        /* Drivers without NVRAM or checkpoints (the test driver) refuse the flags they lack. */
+        if (virGetLastErrorCode() != VIR_ERR_INVALID_ARG && virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
+                return call_fail(j);
+        virResetLastError();
+        return virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) < 0
+                ? call_fail(j) : 0;
+}
+
+int virt_machine_undefine(Virt *v, Machine *m, bool force, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, undefine_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->flag = force;
+        return call_submit(v, j);
+}
+
+static int get_xml_work(CallJob *j, virDomainPtr d) {
+        j->result = virDomainGetXMLDesc(d, 0);
+        return j->result ? 0 : call_fail(j);
+}
+
+int virt_machine_get_xml(Virt *v, Machine *m, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, get_xml_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        return call_submit(v, j);
+}
+
+static int autostart_work(CallJob *j, virDomainPtr d) {
+        return virDomainSetAutostart(d, j->flag) < 0 ? call_fail(j) : 0;
+}
+
+static void autostart_post(CallJob *j) {
+        Machine *m = hashmap_get(j->v->machines, j->uuid);
+
+        if (m && m->autostart != j->flag) {
+                m->autostart = j->flag;
+                j->v->ops->machine_changed(j->v, m, "Autostart", j->v->manager);
+        }
+}
+
+int virt_machine_set_autostart(Virt *v, Machine *m, bool enabled, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, autostart_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = autostart_post;
+        j->flag = enabled;
+        return call_submit(v, j);
+}
+
+static int resources_work(CallJob *j, virDomainPtr d) {
+        virDomainInfo info;
+        int active = virDomainIsActive(d);
+
+        if (active < 0)
+                return call_fail(j);
+        if (j->vcpus > 0) {
+                /* The maximum first: the count may not exceed it. */
+                if (virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM) < 0 ||
+                    virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+                        return call_fail(j);
+                /* Live only where the hypervisor allows it; the properties say what took effect. */
+                if (active && virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                        virResetLastError();
+        }
+        if (j->memory_kib > 0) {
+                if (virDomainGetInfo(d, &info) < 0)
+                        return call_fail(j);
+                if (j->memory_kib > info.maxMem &&
+                    virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_MEM_MAXIMUM) < 0)
+                        return call_fail(j);
+                if (virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+                        return call_fail(j);
+                if (active && virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                        virResetLastError();
+        }
+        return 0;
+}
+
+static void resources_post(CallJob *j) {
+        Machine *m = hashmap_get(j->v->machines, j->uuid);
+        virDomainPtr d;
+
+        if (!m || !j->v->conn)
+                return;
+        d = virDomainLookupByUUIDString(j->v->conn, j->uuid);
+        if (!d) {
+                (void) virt_last_error(NULL);
+                return;
+        }
+        if (machine_refresh(m, d, false, false) < 0)
+                log_debug("Failed to read machine %s after changing its resources", m->name);
+        virDomainFree(d);
+}
+
+int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t memory_kib, VirtReplyFn reply,
+                               void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(vcpus > 0 || memory_kib > 0, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, resources_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = resources_post;
+        j->vcpus = vcpus;
+        j->memory_kib = memory_kib;
+        return call_submit(v, j);
 }

@@ -7,15 +7,18 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "machines/define.h"
 #include "machines/domain-xml.h"
 #include "util/hashmap.h"
 #include "util/macro.h"
 
 typedef struct Virt Virt;
+typedef struct Manager Manager;         /* the owner: opaque here, handed back to the ops */
 
 /* What we know of one domain, kept current from libvirt's events. */
 typedef struct Machine {
         Virt *virt;
+        Manager *manager;       /* the owner's back-pointer, for the D-Bus layer */
         char uuid[VIR_UUID_STRING_BUFLEN];
         char *name;
         char *path;             /* the D-Bus layer's: its object path */
@@ -25,23 +28,33 @@ typedef struct Machine {
         bool persistent, autostart;
         DomainDevices devices;
         bool seen;              /* resync: still there */
+        bool announced;         /* published by DefineMachine: libvirt's own defined event is no news */
 } Machine;
 
-/* What the hypervisor says about the host. */
+/* What the hypervisor says about the host (the node's Hypervisor* properties); all zero while it is
+ * not connected. */
 typedef struct VirtHost {
+        bool connected;         /* and the first listing of the machines is done */
         char *type;
         char *cpu_model;
         uint32_t cpus;
         uint64_t memory_kib;
 } VirtHost;
 
-/* How the D-Bus layer hears of changes; all run in the loop's thread. */
+/* How the D-Bus layer hears of changes; all run in the loop's thread. It logs what it hears:
+ * virt.c logs at debug only. */
 typedef struct VirtOps {
-        void (*connected)(Virt *v, bool connected, void *userdata);
-        void (*machine_new)(Virt *v, Machine *m, void *userdata);
-        void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, void *userdata);
-        void (*machine_state)(Virt *v, Machine *m, void *userdata);
-        void (*machine_gone)(Virt *v, Machine *m, void *userdata);      /* m is freed after it */
+        /* Connected (and synced), or the connection was lost (a reconnect follows by itself). */
+        void (*connected)(Virt *v, bool connected, Manager *manager);
+        /* An attempt to connect failed (attempt 0 is the first since the last success); another
+         * follows by itself. message may be NULL. */
+        void (*connect_failed)(Virt *v, int error, const char *message, unsigned attempt, Manager *manager);
+        void (*machine_new)(Virt *v, Machine *m, Manager *manager);
+        void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, Manager *manager);
+        void (*machine_state)(Virt *v, Machine *m, Manager *manager);
+        void (*machine_gone)(Virt *v, Machine *m, Manager *manager);     /* m is freed after it */
+        /* A property other than State changed: "Autostart" or "Graphics". */
+        void (*machine_changed)(Virt *v, Machine *m, const char *property, Manager *manager);
 } VirtOps;
 
 typedef enum MachineAction {
@@ -62,12 +75,16 @@ typedef void (*VirtReplyFn)(int r, const char *message, const char *result, void
 
 /* Sets libvirt up on the loop e (once per process) and starts connecting to uri in the background;
  * the connection comes and goes by itself from then on. */
-int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret);
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, Manager *manager, Virt **ret);
 Virt *virt_free(Virt *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 
 bool virt_is_connected(const Virt *v);
-void *virt_userdata(const Virt *v);
+/* The machines are known: the first listing after the first connect is done. */
+bool virt_is_synced(const Virt *v);
+/* User-mode networking can forward ports (libvirt's passt backend is there). */
+bool virt_can_forward_ports(const Virt *v);
+/* Stays at the same address for the life of v (the node's properties point into it). */
 const VirtHost *virt_host(const Virt *v);
 Hashmap *virt_machines(const Virt *v);
 Machine *virt_machine_find(const Virt *v, const char *uuid_or_name);
@@ -77,5 +94,17 @@ Machine *virt_machine_find(const Virt *v, const char *uuid_or_name);
 int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata);
 int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata);
 
-/* libvirt's last error in this thread as a negative errno, and its message (may be NULL). */
-int virt_last_error(char **ret_message);
+/* Defines the machine name from a validated and resolved spec (taken over, *spec is emptied): the
+ * XML is built in the worker from the hypervisor's capabilities. -AIM_EEXIST when the name or the
+ * UUID is taken. The Machine is known before reply runs, whose result is its UUID. */
+int virt_define(Virt *v, const char *name, DefineSpec *spec, VirtReplyFn reply, void *userdata);
+/* Removes the definition with its managed save, snapshot and checkpoint metadata and NVRAM;
+ * -AIM_EBUSY for a running machine unless force (it is destroyed first). */
+int virt_machine_undefine(Virt *v, Machine *m, bool force, VirtReplyFn reply, void *userdata);
+/* result: the domain's XML (the live one while it runs). */
+int virt_machine_get_xml(Virt *v, Machine *m, VirtReplyFn reply, void *userdata);
+int virt_machine_set_autostart(Virt *v, Machine *m, bool enabled, VirtReplyFn reply, void *userdata);
+/* vcpus and memory_kib (0: unchanged) into the persistent definition, and live where the hypervisor
+ * allows it; the Machine's sizes are read again before reply. */
+int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t memory_kib, VirtReplyFn reply,
+                               void *userdata);

@@ -11,8 +11,10 @@ assert_eq "$(prop org.abiquo.Node1 HypervisorConnected)" "b false" "HypervisorCo
 assert_eq "$(prop org.abiquo.Node1 HypervisorURI)" "s \"$AIM_URI\"" "HypervisorURI"
 msg=$(assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.GetCapabilities)
 assert_contains "$msg" "not connected" "NotConnected message"
-assert_eq "$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Machines ListMachines)" "a(ssso) 0" "ListMachines"
-assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+# Never connected: no list is the truth, not an empty one (nor NotFound).
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.ListMachines >/dev/null
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.DefineMachine vm "{}" >/dev/null
 # aimctl status tells people the state, not the zeros of a hypervisor it does not have (issue 9 §5);
 # --json keeps every property for programs.
 out=$("$AIMCTL" status)
@@ -20,7 +22,7 @@ assert_contains "$out" "Hypervisor: disconnected; aimd is connecting to $AIM_URI
 assert_not_contains "$out" "CPUs:" "aimctl status"
 assert_not_contains "$out" "HypervisorConnected" "aimctl status"
 assert_contains "$("$AIMCTL" --json status)" '"HypervisorConnected":false' "aimctl --json status"
-ok "unreachable hypervisor: the daemon serves, HypervisorConnected false, GetCapabilities NotConnected"
+ok "unreachable hypervisor: the daemon serves, HypervisorConnected false; GetCapabilities, ListMachines, GetMachine, DefineMachine NotConnected"
 
 # It keeps trying in the background and stays responsive meanwhile.
 sleep 2

@@ -51,7 +51,7 @@ check_introspection /org/abiquo/Node1
 check_introspection "$path"
 out=$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
 assert_contains "$out" "\"$path\" 4 " "GetManagedObjects"
-assert_contains "$out" "\"org.abiquo.Node1.Machine\" 10 \"UUID\" s \"$uuid\"" "GetManagedObjects"
+assert_contains "$out" "\"org.abiquo.Node1.Machine\" 11 \"UUID\" s \"$uuid\"" "GetManagedObjects"
 ok "introspection of the root and the machine equals dbus/*.xml; GetManagedObjects lists the machine"
 
 # A separate subscriber: gdbus monitor adds match rules for the daemon's signals.
@@ -78,6 +78,13 @@ states() { sed -n "s/.*PropertiesChanged ('org.abiquo.Node1.Machine', {'State': 
 wait_for 10 bash -c "[ \$(grep -c \"{'State':\" '$AIM_TMP/monitor.txt') -ge 4 ]" || fail "4 State changes expected: $(states)"
 assert_eq "$(states)" "shutoff running paused running " "State PropertiesChanged in order"
 ok "Destroy, Start, Suspend, Resume: MachineEvents and State changes arrive in order at a subscriber"
+
+# A call the state does not allow is a Conflict, whatever the driver's own words for it.
+assert_contains "$(assert_bus_error org.abiquo.Node1.Error.Conflict gdbus_call "$path" org.abiquo.Node1.Machine.Resume)" \
+        "Cannot resume machine test: it is running." "Resume of a running machine"
+assert_contains "$(assert_bus_error org.abiquo.Node1.Error.Conflict gdbus_call "$path" org.abiquo.Node1.Machine.Start)" \
+        "Cannot start machine test: it is running." "Start of a running machine"
+ok "Resume or Start of a running machine: Conflict saying why"
 
 wait_for 10 bash -c "[ \$(wc -l < '$AIM_TMP/aimctl-monitor.txt') -ge 4 ]" || fail "aimctl monitor printed: $(cat "$AIM_TMP/aimctl-monitor.txt")"
 assert_eq "$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"] + "/" + json.loads(l)["detail"] for l in sys.stdin))' < "$AIM_TMP/aimctl-monitor.txt")" \
@@ -122,7 +129,7 @@ assert_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["na
 assert_eq "$(prop org.abiquo.Node1.Machine State "$path")" 's "running"' "State after aimctl machine start"
 rc=0; out=$("$AIMCTL" machine start test 2>&1) || rc=$?
 assert_eq "$rc" 1 "starting a running machine fails"
-assert_contains "$out" "already running" "aimctl start error"
+assert_contains "$out" "Cannot start machine test: it is running." "aimctl start error"
 ok "aimctl machine list (table and JSON), destroy and start by name; a refused start says why"
 
 kill "$mon" "$amon" 2>/dev/null || true; wait "$mon" "$amon" 2>/dev/null || true

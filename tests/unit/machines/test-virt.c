@@ -13,40 +13,49 @@
 #include "machines/virt-names.h"
 #include "machines/virt.h"
 
-typedef struct Seen {
+/* virt.c hands the owner back opaque: here the owner is what the test has seen. */
+typedef struct Manager Seen;
+struct Manager {
         int connected;          /* -1 not yet */
         unsigned n_new, n_gone, n_state;
         char events[16][64];
         unsigned n_events;
         int reply;              /* 1: none yet */
         char *reply_message;
-} Seen;
+        unsigned n_connect_failed;
+};
 
-static void on_connected(Virt *v, bool connected, void *userdata) {
-        ((Seen *) userdata)->connected = connected;
+static void on_connected(Virt *v, bool connected, Seen *s) {
+        s->connected = connected;
 }
-static void on_new(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_new++;
+static void on_connect_failed(Virt *v, int error, const char *message, unsigned attempt, Seen *s) {
+        s->n_connect_failed++;
 }
-static void on_event(Virt *v, Machine *m, const char *event, const char *detail, void *userdata) {
-        Seen *s = userdata;
-
+static void on_new(Virt *v, Machine *m, Seen *s) {
+        assert_ptr_equal(m->manager, s);
+        s->n_new++;
+}
+static void on_event(Virt *v, Machine *m, const char *event, const char *detail, Seen *s) {
         if (s->n_events < 16)
                 snprintf(s->events[s->n_events++], 64, "%s %s/%s", m->name, event, detail);
 }
-static void on_state(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_state++;
+static void on_state(Virt *v, Machine *m, Seen *s) {
+        s->n_state++;
 }
-static void on_gone(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_gone++;
+static void on_gone(Virt *v, Machine *m, Seen *s) {
+        s->n_gone++;
+}
+static void on_changed(Virt *v, Machine *m, const char *property, Seen *s) {
 }
 
 static const VirtOps ops = {
         .connected = on_connected,
+        .connect_failed = on_connect_failed,
         .machine_new = on_new,
         .machine_event = on_event,
         .machine_state = on_state,
         .machine_gone = on_gone,
+        .machine_changed = on_changed,
 };
 
 static void on_reply(int r, const char *message, const char *result, void *userdata) {
@@ -88,6 +97,7 @@ static void test_test_driver(void **state) {
         assert_false(virt_is_connected(v));
         run_until(&s.connected, -1);
         assert_int_equal(s.connected, 1);
+        assert_true(virt_host(v)->connected);
         assert_string_equal(virt_host(v)->type, "TEST");
         assert_int_equal(virt_host(v)->cpus, 16);
         assert_int_equal(s.n_new, 1);
@@ -117,12 +127,22 @@ static void test_test_driver(void **state) {
         assert_int_equal(s.n_state, 4);
         assert_string_equal(machine_state_to_string(m->state), "running");
 
-        /* libvirt's refusal arrives as errno and message (the test driver calls it an internal error,
-         * QEMU's an invalid operation: Failed and Conflict on the bus). */
+        /* A call the state does not allow is a conflict, whatever the driver calls it (the test
+         * driver an internal error, QEMU an invalid operation). */
         call(v, m, MACHINE_START, &s);
-        assert_int_equal(s.reply, -EIO);
-        assert_non_null(s.reply_message);
-        assert_non_null(strstr(s.reply_message, "already running"));
+        assert_int_equal(s.reply, -AIM_ECONFLICT);
+        assert_string_equal(s.reply_message, "Cannot start machine test: it is running.");
+        call(v, m, MACHINE_RESUME, &s);
+        assert_int_equal(s.reply, -AIM_ECONFLICT);
+        assert_string_equal(s.reply_message, "Cannot resume machine test: it is running.");
+        call(v, m, MACHINE_DESTROY, &s);
+        assert_int_equal(s.reply, 0);
+        call(v, m, MACHINE_SUSPEND, &s);
+        assert_int_equal(s.reply, -AIM_ECONFLICT);
+        assert_string_equal(s.reply_message, "Cannot suspend machine test: it is shutoff.");
+        call(v, m, MACHINE_START, &s);
+        assert_int_equal(s.reply, 0);
+        run_until_events(&s, 6);
 
         s.reply = 1;
         assert_int_equal(virt_get_capabilities(v, on_reply, &s), 0);
@@ -146,7 +166,9 @@ static void test_unreachable(void **state) {
                 assert_true(sd_event_now(loop, CLOCK_MONOTONIC, &now) >= 0);
         } while (now - start < 1000 * 1000);
         assert_false(virt_is_connected(v));
+        assert_false(virt_host(v)->connected);
         assert_int_equal(s.connected, -1);
+        assert_true(s.n_connect_failed >= 1);   /* told, so that the D-Bus layer can log it */
         assert_int_equal(hashmap_size(virt_machines(v)), 0);
         assert_int_equal(virt_get_capabilities(v, on_reply, &s), -AIM_ENOTCONN);
         virt_free(v);
