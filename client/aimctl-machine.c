@@ -154,6 +154,7 @@ static const Verb machine_verbs[] = {
         { "destroy",  1, 1, verb_action, "machine destroy NAME|UUID" },
         { "suspend",  1, 1, verb_action, "machine suspend NAME|UUID" },
         { "resume",   1, 1, verb_action, "machine resume NAME|UUID" },
+        { "addresses", 1, 3, verb_machine_addresses, "machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]" },
         {}
 };
 

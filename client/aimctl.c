@@ -125,7 +125,7 @@ static const Verb verbs[] = {
         { "vlan",    1, 8,  verb_vlan,    "vlan create|delete|list ..." },
         { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
-        { "machine", 1, 2,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
+        { "machine", 1, 4,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         {}
 };
@@ -179,6 +179,8 @@ static void help(void) {
                "  machine list                         List the virtual machines\n"
                "  machine start|shutdown|reboot|reset|destroy|suspend|resume NAME|UUID\n"
                "                                       Control a virtual machine\n"
+               "  machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]\n"
+               "                                       Its IP addresses (default: any source that has one)\n"
                "  monitor [--json]                     Print machine events as they come, until ^C\n"
                "\nOptions:\n"
                "  -h --help                            Show this help\n"

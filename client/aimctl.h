@@ -34,6 +34,10 @@ int table_add_properties(Table *t, sd_bus_message *reply);
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);
 int verb_monitor(sd_bus *bus, int argc, char *argv[]);
+/* aimctl-addresses.c: the object path of a machine, and its addresses from source as a table. */
+int machine_path(sd_bus *bus, const char *name_or_uuid, char **ret_path);
+int machine_addresses_table(sd_bus *bus, const char *path, const char *source, Table **ret);
+int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-image.c */
 int verb_image(sd_bus *bus, int argc, char *argv[]);
 int verb_job(sd_bus *bus, int argc, char *argv[]);

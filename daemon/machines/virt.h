@@ -79,3 +79,10 @@ int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata);
 
 /* libvirt's last error in this thread as a negative errno, and its message (may be NULL). */
 int virt_last_error(char **ret_message);
+
+/* Runs work(conn, data) in a worker thread, holding its own reference on the connection, then
+ * done(data) in the loop's thread; if the daemon exits first, abandon(data) instead, in any thread.
+ * -AIM_ENOTCONN while disconnected. For calls that live in their own files (addresses.c). */
+typedef void (*VirtWorkFn)(virConnectPtr conn, void *data);
+int virt_submit(Virt *v, VirtWorkFn work, void (*done)(void *data), void (*abandon)(void *data), void *data);
+const char *virt_uri(const Virt *v);
