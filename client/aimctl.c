@@ -127,6 +127,7 @@ static const Verb verbs[] = {
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
         { "machine", 1, 4,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
+        { "deploy",  1, 2,  verb_deploy,  "deploy FILE [SECTION]" },
         {}
 };
 
@@ -182,6 +183,8 @@ static void help(void) {
                "  machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]\n"
                "                                       Its IP addresses (default: any source that has one)\n"
                "  monitor [--json]                     Print machine events as they come, until ^C\n"
+               "  deploy FILE [SECTION]                Import the image of an erp5.recipe.kvm section,\n"
+               "                                       define and start its machine, say how to reach it\n"
                "\nOptions:\n"
                "  -h --help                            Show this help\n"
                "     --version                         Show the version\n"

@@ -40,4 +40,9 @@ int machine_addresses_table(sd_bus *bus, const char *path, const char *source, T
 int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-image.c */
 int verb_image(sd_bus *bus, int argc, char *argv[]);
+/* Calls Images.<method>(a, b, options from argv's --checksum, --download-checksum, --overwrite,
+ * --decompress, --member) and follows the job to its end. */
+int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]);
+/* aimctl-deploy.c */
+int verb_deploy(sd_bus *bus, int argc, char *argv[]);
 int verb_job(sd_bus *bus, int argc, char *argv[]);
