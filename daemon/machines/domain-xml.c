@@ -17,10 +17,29 @@ static void device_rows_free(DeviceRow *rows, size_t n) {
         free(rows);
 }
 
+static void graphics_rows_free(GraphicsRow *rows, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(rows[i].type);
+                free(rows[i].listen);
+        }
+        free(rows);
+}
+
 void domain_devices_done(DomainDevices *d) {
         device_rows_free(d->disks, d->n_disks);
         device_rows_free(d->interfaces, d->n_interfaces);
+        graphics_rows_free(d->graphics, d->n_graphics);
         *d = (DomainDevices) {};
+}
+
+bool domain_graphics_equal(const DomainDevices *a, const DomainDevices *b) {
+        if (a->n_graphics != b->n_graphics)
+                return false;
+        for (size_t i = 0; i < a->n_graphics; i++)
+                if (!streq(a->graphics[i].type, b->graphics[i].type) ||
+                    !streq(a->graphics[i].listen, b->graphics[i].listen) || a->graphics[i].port != b->graphics[i].port)
+                        return false;
+        return true;
 }
 
 static inline void xml_free_docp(xmlDoc **d) {
@@ -67,6 +86,8 @@ static int row_fill(DeviceRow *row, const xmlNode *na, const char * const *aa, c
 
 static int disk_row(const xmlNode *disk, DeviceRow *row) {
         const xmlNode *source = child(disk, "source");
+
+        row->writable = !child(disk, "readonly") && !child(disk, "transient");
         /* A pool volume is "pool/volume"; everything else names its backing in one attribute. */
         if (source && xmlHasProp(source, (const xmlChar *) "pool") && xmlHasProp(source, (const xmlChar *) "volume")) {
                 _cleanup_free_ char *pool = attr_dup(source, ATTRS("pool"));
@@ -91,6 +112,43 @@ static int interface_row(const xmlNode *iface, DeviceRow *row) {
         return row_fill(row, child(iface, "mac"), ATTRS("address"),
                         child(iface, "source"), ATTRS("bridge", "network", "dev", "name"),
                         child(iface, "model"), ATTRS("type"));
+}
+
+/* The listen address is an attribute in old XML and a <listen> element in new. */
+static int graphics_parse(const xmlNode *devices, GraphicsRow **ret, size_t *ret_n) {
+        GraphicsRow *rows = NULL;
+        size_t n = 0;
+
+        for (const xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+                _cleanup_free_ char *port = NULL;
+                GraphicsRow *p;
+                char *end;
+                long v;
+
+                if (!node_is(c, "graphics"))
+                        continue;
+                p = realloc(rows, (n + 1) * sizeof(GraphicsRow));
+                if (!p) {
+                        graphics_rows_free(rows, n);
+                        return -ENOMEM;
+                }
+                rows = p;
+                rows[n].type = attr_dup(c, ATTRS("type"));
+                rows[n].listen = xmlHasProp(c, (const xmlChar *) "listen") || !child(c, "listen")
+                                 ? attr_dup(c, ATTRS("listen")) : attr_dup(child(c, "listen"), ATTRS("address", "socket"));
+                port = attr_dup(c, ATTRS("port"));
+                n++;
+                if (!rows[n - 1].type || !rows[n - 1].listen || !port) {
+                        graphics_rows_free(rows, n);
+                        return -ENOMEM;
+                }
+                errno = 0;
+                v = strtol(port, &end, 10);
+                rows[n - 1].port = errno == 0 && end != port && *end == 0 && v > 0 && v <= 65535 ? (int) v : -1;
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
 }
 
 static int rows_parse(const xmlNode *devices, const char *name, int (*fill)(const xmlNode *, DeviceRow *),
@@ -147,6 +205,8 @@ int domain_devices_parse(const char *xml, size_t size, DomainDevices *ret) {
         if (r < 0)
                 return r;
         r = rows_parse(devices, "interface", interface_row, &d.interfaces, &d.n_interfaces);
+        if (r >= 0)
+                r = graphics_parse(devices, &d.graphics, &d.n_graphics);
         if (r < 0) {
                 domain_devices_done(&d);
                 return r;

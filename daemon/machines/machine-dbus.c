@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* machine-dbus.c — org.abiquo.Node1.Machines and .Machine, and the host's hypervisor properties */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 
+#include "images/image.h"
 #include "machines/addresses.h"
+#include "machines/define-dbus.h"
+
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
 #include "shared/errors.h"
 #include "shared/log.h"
 #include "machines/machine-dbus.h"
 #include "util/strv.h"
+#include "util/valid.h"
 #include "machines/virt-names.h"
 #include "machines/virt.h"
 
@@ -59,6 +65,24 @@ static int property_get_interfaces(sd_bus *bus, const char *path, const char *in
         return append_rows(reply, machine->devices.interfaces, machine->devices.n_interfaces);
 }
 
+static int property_get_graphics(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ssi)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < machine->devices.n_graphics; i++) {
+                const GraphicsRow *g = &machine->devices.graphics[i];
+
+                r = sd_bus_message_append(reply, "(ssi)", g->type, g->listen, (int32_t) g->port);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 static void reply_action(int r, const char *message, const char *result, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -74,25 +98,40 @@ static void reply_action(int r, const char *message, const char *result, void *u
                 log_debug_errno(r, "Failed to reply to %s(): %m", sd_bus_message_get_member(call));
 }
 
+/* polkit for a call on one machine: 1 go on, 0 parked until polkit answers (we run again then),
+ * < 0 refused. */
+static int machine_authorize(sd_bus_message *message, Machine *machine, sd_bus_error *error) {
+        Manager *m = virt_userdata(machine->virt);
+
+        return polkit_check_async(m->polkit, message, MANAGE_MACHINES,
+                                  (const char *[]) { "uuid", machine->uuid, "name", machine->name, NULL }, error);
+}
+
+static int machine_call_error(Manager *m, sd_bus_message *message, Machine *machine, int r, sd_bus_error *error) {
+        if (r == -AIM_ENOTCONN)
+                return aim_error(error, r, "The hypervisor %s is not connected.", m->config.uri);
+        return aim_error(error, r, "Failed to %s machine %s", sd_bus_message_get_member(message), machine->name);
+}
+
+/* Ends a handler whose worker call was submitted (r >= 0: the reply comes later) or was not (the
+ * reference to message it was handed is dropped). */
+static int machine_submitted(sd_bus_message *message, Machine *machine, int r, sd_bus_error *error) {
+        if (r >= 0)
+                return 1;
+        sd_bus_message_unref(message);
+        return machine_call_error(virt_userdata(machine->virt), message, machine, r, error);
+}
+
 static int machine_call(sd_bus_message *message, Machine *machine, MachineAction a, sd_bus_error *error) {
         Manager *m = virt_userdata(machine->virt);
         int r;
 
-        r = polkit_check_async(m->polkit, message, MANAGE_MACHINES,
-                               (const char *[]) { "uuid", machine->uuid, "name", machine->name, NULL }, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;       /* parked until polkit answers; we run again then */
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         r = virt_machine_action(m->virt, machine, a, reply_action, sd_bus_message_ref(message));
-        if (r < 0) {
-                sd_bus_message_unref(message);
-                if (r == -AIM_ENOTCONN)
-                        return aim_error(error, r, "The hypervisor %s is not connected.", m->config.uri);
-                return aim_error(error, r, "Failed to %s machine %s", sd_bus_message_get_member(message), machine->name);
-        }
-        return 1;
+        return machine_submitted(message, machine, r, error);
 }
 
 #define DEFINE_METHOD(name, action)                                                             \
@@ -132,7 +171,6 @@ static void reply_addresses(int r, const char *message, const AddressList *l, vo
 
 static int method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Machine *machine = userdata;
-        Manager *m = virt_userdata(machine->virt);
         AddressSource source;
         const char *s;
         int r;
@@ -143,19 +181,166 @@ static int method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_
         source = address_source_from_string(s);
         if (source < 0)
                 return aim_error(error, -EINVAL, "Argument 'source' must be lease, agent, arp, dns or any, not '%s'.", s);
-        r = polkit_check_async(m->polkit, message, MANAGE_MACHINES,
-                               (const char *[]) { "uuid", machine->uuid, "name", machine->name, NULL }, error);
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = machine_addresses_lookup(machine->virt, machine->uuid, source, reply_addresses, sd_bus_message_ref(message));
+        return machine_submitted(message, machine, r, error);
+}
+
+/* Undefine(a{sv} options): force, remove_images. */
+typedef struct UndefineCall {
+        Manager *manager;
+        sd_bus_message *message;
+        char **images;          /* datastore images to delete once the definition is gone */
+} UndefineCall;
+
+static void undefine_call_free(UndefineCall *c) {
+        sd_bus_message_unref(c->message);
+        strv_free(c->images);
+        free(c);
+}
+
+static void reply_undefine(int r, const char *message, const char *result, void *userdata) {
+        UndefineCall *c = userdata;
+        _cleanup_close_ int dirfd = -EBADF;
+
+        if (r >= 0 && c->images) {
+                dirfd = open(c->manager->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                for (char **i = c->images; dirfd >= 0 && *i; i++) {
+                        int k = image_delete(dirfd, *i);
+                        if (k < 0 && k != -ENOENT)
+                                log_warning_errno(k, "Failed to remove image %s of an undefined machine: %m", *i);
+                }
+        }
+        reply_action(r, message, NULL, sd_bus_message_ref(c->message));
+        undefine_call_free(c);
+}
+
+/* The datastore images among machine's disks that no other machine uses. */
+static int images_only_used_by(Manager *m, Machine *machine, char ***ret) {
+        _cleanup_strv_free_ char **images = NULL;
+        size_t prefix = strlen(m->config.datastore);
+
+        for (size_t i = 0; i < machine->devices.n_disks; i++) {
+                const char *source = machine->devices.disks[i].b, *name;
+                bool shared = false;
+                Machine *other;
+
+                if (strncmp(source, m->config.datastore, prefix) != 0 || source[prefix] != '/')
+                        continue;
+                name = source + prefix + 1;
+                if (!image_name_is_valid(name))
+                        continue;
+                HASHMAP_FOREACH(other, virt_machines(m->virt))
+                        for (size_t k = 0; other != machine && k < other->devices.n_disks; k++)
+                                shared = shared || streq(other->devices.disks[k].b, source);
+                if (!shared && strv_extend(&images, name) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(images);
+        return 0;
+}
+
+typedef struct UndefineOptions {
+        bool force, remove_images;
+} UndefineOptions;
+
+static int method_undefine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const BusField fields[] = {
+                { "force", "b", offsetof(UndefineOptions, force) },
+                { "remove_images", "b", offsetof(UndefineOptions, remove_images) },
+                {}
+        };
+        Machine *machine = userdata;
+        Manager *m = virt_userdata(machine->virt);
+        UndefineOptions o = {};
+        UndefineCall *c;
+        int r;
+
+        r = bus_read_dict(message, "", fields, &o, error);
+        if (r < 0)
+                return r;
+        r = machine_authorize(message, machine, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = machine_addresses_lookup(m->virt, machine->uuid, source, reply_addresses, sd_bus_message_ref(message));
+        c = calloc(1, sizeof(UndefineCall));
+        if (!c)
+                return -ENOMEM;
+        *c = (UndefineCall) { .manager = m, .message = sd_bus_message_ref(message) };
+        if (o.remove_images && images_only_used_by(m, machine, &c->images) < 0) {
+                undefine_call_free(c);
+                return -ENOMEM;
+        }
+        r = virt_machine_undefine(m->virt, machine, o.force, reply_undefine, c);
         if (r < 0) {
-                sd_bus_message_unref(message);
-                if (r == -AIM_ENOTCONN)
-                        return aim_error(error, r, "The hypervisor %s is not connected.", m->config.uri);
-                return aim_error(error, r, "Failed to look the addresses of machine %s up", machine->name);
+                undefine_call_free(c);
+                return machine_call_error(m, message, machine, r, error);
         }
         return 1;
+}
+
+static int method_get_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        int r;
+
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = virt_machine_get_xml(machine->virt, machine, reply_action, sd_bus_message_ref(message));
+        return machine_submitted(message, machine, r, error);
+}
+
+static int method_set_autostart(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        int enabled, r;
+
+        r = sd_bus_message_read(message, "b", &enabled);
+        if (r < 0)
+                return r;
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = virt_machine_set_autostart(machine->virt, machine, enabled, reply_action, sd_bus_message_ref(message));
+        return machine_submitted(message, machine, r, error);
+}
+
+typedef struct Resources {
+        uint32_t vcpus;
+        uint64_t memory_kib;
+} Resources;
+
+static int method_set_resources(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const BusField fields[] = {
+                { "vcpus", "u", offsetof(Resources, vcpus) },
+                { "memory_kib", "t", offsetof(Resources, memory_kib) },
+                {}
+        };
+        Machine *machine = userdata;
+        const VirtHost *host = virt_host(machine->virt);
+        Resources o = {};
+        int r;
+
+        r = bus_read_dict(message, "", fields, &o, error);
+        if (r < 0)
+                return r;
+        uint32_t vcpus = o.vcpus;
+        uint64_t memory_kib = o.memory_kib;
+        if (vcpus == 0 && memory_kib == 0)
+                return aim_error(error, -EINVAL, "Argument 'spec' must give 'vcpus' or 'memory_kib' (not 0).");
+        if ((uint64_t) vcpus > (uint64_t) host->cpus * 4)
+                return aim_error(error, -EINVAL, "Key 'vcpus' must be 1..%" PRIu64 " (the host's CPUs × 4).",
+                                 (uint64_t) host->cpus * 4);
+        if (memory_kib > 0 && (memory_kib < 16384 || memory_kib > host->memory_kib))
+                return aim_error(error, -EINVAL, "Key 'memory_kib' must be 16384..%" PRIu64 " (the host's memory).",
+                                 host->memory_kib);
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = virt_machine_set_resources(machine->virt, machine, vcpus, memory_kib, reply_action,
+                                       sd_bus_message_ref(message));
+        return machine_submitted(message, machine, r, error);
 }
 
 #define MACHINE_METHOD(name, handler) \
@@ -170,7 +355,8 @@ static const sd_bus_vtable machine_vtable[] = {
         SD_BUS_PROPERTY("MemoryKiB", "t", NULL, offsetof(Machine, memory_kib), 0),
         SD_BUS_PROPERTY("MaxMemoryKiB", "t", NULL, offsetof(Machine, max_memory_kib), 0),
         SD_BUS_PROPERTY("Persistent", "b", bus_property_get_bool, offsetof(Machine, persistent), 0),
-        SD_BUS_PROPERTY("Autostart", "b", bus_property_get_bool, offsetof(Machine, autostart), 0),
+        SD_BUS_PROPERTY("Autostart", "b", bus_property_get_bool, offsetof(Machine, autostart),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Disks", "a(sss)", property_get_disks, 0, 0),
         SD_BUS_PROPERTY("Interfaces", "a(sss)", property_get_interfaces, 0, 0),
         MACHINE_METHOD("Start", method_start),
@@ -180,6 +366,15 @@ static const sd_bus_vtable machine_vtable[] = {
         MACHINE_METHOD("Destroy", method_destroy),
         MACHINE_METHOD("Suspend", method_suspend),
         MACHINE_METHOD("Resume", method_resume),
+        SD_BUS_PROPERTY("Graphics", "a(ssi)", property_get_graphics, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Undefine", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT,
+                                method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetXML", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", xml),
+                                method_get_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetAutostart", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT,
+                                method_set_autostart, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetResources", SD_BUS_ARGS("a{sv}", spec), SD_BUS_NO_RESULT,
+                                method_set_resources, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetAddresses", SD_BUS_ARGS("s", source), SD_BUS_RESULT("a(ssssu)", addresses),
                                 method_get_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
@@ -233,6 +428,8 @@ static int method_list_machines(sd_bus_message *message, void *userdata, sd_bus_
         Machine *machine;
         int r;
 
+        if (!virt_is_synced(m->virt))
+                return aim_error(error, -AIM_ENOTCONN, "The hypervisor %s is not connected yet.", m->config.uri);
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
@@ -263,6 +460,8 @@ static int method_get_machine(sd_bus_message *message, void *userdata, sd_bus_er
         /* libvirt refuses such names itself, and a UUID has neither. */
         if (id[0] == 0 || strchr(id, '/'))
                 return aim_error(error, -EINVAL, "Argument 'machine' must be a machine's UUID or name (not empty, no '/'), not '%s'.", id);
+        if (!virt_is_synced(m->virt))
+                return aim_error(error, -AIM_ENOTCONN, "The hypervisor %s is not connected yet.", m->config.uri);
         machine = virt_machine_find(m->virt, id);
         if (!machine)
                 return aim_error(error, -AIM_ENOTFOUND, "No machine with UUID or name '%s'.", id);
@@ -275,6 +474,8 @@ static const sd_bus_vtable machines_vtable[] = {
                                 method_list_machines, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetMachine", SD_BUS_ARGS("s", machine), SD_BUS_RESULT("o", path),
                                 method_get_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DefineMachine", SD_BUS_ARGS("s", name, "a{sv}", spec), SD_BUS_RESULT("o", machine),
+                                method_define_machine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("MachineEvent",
                                 SD_BUS_ARGS("o", machine, "s", uuid, "s", name, "s", event, "s", detail), 0),
         SD_BUS_VTABLE_END
@@ -347,12 +548,24 @@ static void on_machine_gone(Virt *v, Machine *machine, void *userdata) {
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for %s: %m", machine->path);
 }
 
+static void on_machine_changed(Virt *v, Machine *machine, const char *property, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (!machine->path)
+                return;
+        r = sd_bus_emit_properties_changed(m->bus, machine->path, MACHINE_INTERFACE, property, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", machine->path);
+}
+
 static const VirtOps virt_ops = {
         .connected = on_connected,
         .machine_new = on_machine_new,
         .machine_event = on_machine_event,
         .machine_state = on_machine_state,
         .machine_gone = on_machine_gone,
+        .machine_changed = on_machine_changed,
 };
 
 int virt_dbus_get_capabilities(sd_bus_message *message, Manager *m, sd_bus_error *error) {

@@ -17,6 +17,7 @@
 
 #include "shared/errors.h"
 #include "shared/log.h"
+#include "machines/define.h"
 #include "machines/virt-event.h"
 #include "machines/virt-names.h"
 #include "machines/virt.h"
@@ -27,6 +28,10 @@
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 #define WORKERS_MAX 4
+/* libvirt 9.0 brought <backend type='passt'/>, which forwards ports of user-mode networking; QEMU
+ * then runs this binary. */
+#define PASST_LIBVIRT_VERSION 9000000UL
+#define PASST_PATH "/usr/bin/passt"
 
 enum {
         CALLBACK_LIFECYCLE,
@@ -54,6 +59,7 @@ struct Virt {
         sd_event_source *lost_source;
 
         VirtHost host;
+        bool can_forward;       /* libvirt has the passt backend of user-mode networking */
         Hashmap *machines;      /* uuid → Machine */
 };
 
@@ -62,15 +68,13 @@ static void error_silence(void *userdata, virErrorPtr e) {
         log_debug("libvirt: %s", e && e->message ? e->message : "unknown error");
 }
 
-int virt_last_error(char **ret_message) {
+/* libvirt's last error in this thread as a negative errno, and its message. */
+int virt_last_error(char **reterr_message) {
         virErrorPtr e = virGetLastError();
         int r;
 
-        if (!e) {
-                if (ret_message)
-                        *ret_message = NULL;
+        if (!e)
                 return -EIO;
-        }
         switch (e->code) {
         case VIR_ERR_NO_DOMAIN:
                 r = -AIM_ENOTFOUND;
@@ -107,8 +111,8 @@ int virt_last_error(char **ret_message) {
         default:
                 r = -EIO;
         }
-        if (ret_message)
-                *ret_message = e->message ? strdup(e->message) : NULL;
+        if (reterr_message)
+                *reterr_message = e->message ? strdup(e->message) : NULL;
         virResetLastError();
         return r;
 }
@@ -147,7 +151,7 @@ static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
 
 /* Reads sizes, the state when asked and, when full, the configuration (persistent, autostart,
  * devices). Returns -AIM_ENOTFOUND when the domain is gone (a transient one after it stopped, or
- * undefined). */
+ * undefined), 1 when what Graphics shows changed, else 0. */
 static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) {
         virDomainInfo info;
         const char *name;
@@ -186,9 +190,10 @@ static int machine_refresh(Machine *m, virDomainPtr dom, bool state, bool full) 
         r = domain_devices_parse(xml, strlen(xml), &devices);
         if (r < 0)
                 return r;
+        r = !domain_graphics_equal(&m->devices, &devices);
         domain_devices_done(&m->devices);
         m->devices = devices;
-        return 0;
+        return r;
 }
 
 static int machine_publish(Virt *v, Machine *m) {
@@ -219,7 +224,7 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         const char *event_name, *detail_name;
         Machine *m;
-        bool known, gone;
+        bool known, gone, graphics;
         int old_state, implied, r;
 
         if (virDomainGetUUIDString(dom, uuid) < 0) {
@@ -240,7 +245,11 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
          * to, not libvirt's current one: when events queue up (two calls in quick succession), each
          * PropertiesChanged still matches its MachineEvent, in order. */
         implied = machine_state_after_event(event);
-        r = machine_refresh(m, dom, !known || implied < 0, !known || event == VIR_DOMAIN_EVENT_DEFINED);
+        /* Starting and stopping choose and release the graphics port. */
+        r = machine_refresh(m, dom, !known || implied < 0,
+                            !known || event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_STARTED ||
+                            event == VIR_DOMAIN_EVENT_STOPPED);
+        graphics = known && r > 0;
         gone = r == -AIM_ENOTFOUND;
         if (gone)
                 m->state = event == VIR_DOMAIN_EVENT_UNDEFINED ? old_state : VIR_DOMAIN_SHUTOFF;
@@ -256,9 +265,15 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         }
 
         event_name = machine_event_to_string(event);
+        if (known && m->announced && event == VIR_DOMAIN_EVENT_DEFINED) {
+                m->announced = false;
+                event_name = NULL;
+        }
         detail_name = machine_event_detail_to_string(event, detail);
         if (event_name)
                 machine_emit(v, m, event_name, detail_name, known ? old_state : m->state);
+        if (graphics && !gone)
+                v->ops->machine_changed(v, m, "Graphics", v->userdata);
 
         if (gone) {
                 if (known)
@@ -376,6 +391,7 @@ static void virt_host_done(VirtHost *h) {
 }
 
 static int virt_read_host(Virt *v) {
+        unsigned long version;
         virNodeInfo info;
         const char *type;
 
@@ -389,6 +405,9 @@ static int virt_read_host(Virt *v) {
                 return -ENOMEM;
         v->host.cpus = info.cpus;
         v->host.memory_kib = info.memory;
+        v->can_forward = virConnectGetLibVersion(v->conn, &version) >= 0 && version >= PASST_LIBVIRT_VERSION &&
+                         (!streq(type, "QEMU") || access(PASST_PATH, X_OK) >= 0);
+        virResetLastError();
         return 0;
 }
 
@@ -658,6 +677,14 @@ bool virt_is_connected(const Virt *v) {
         return v && v->conn;
 }
 
+bool virt_is_synced(const Virt *v) {
+        return v && v->synced_once;
+}
+
+bool virt_can_forward_ports(const Virt *v) {
+        return v && v->conn && v->can_forward;
+}
+
 void *virt_userdata(const Virt *v) {
         return v->userdata;
 }
@@ -683,57 +710,94 @@ Machine *virt_machine_find(const Virt *v, const char *uuid_or_name) {
 
 /* --- calls in the workers -------------------------------------------------------------------- */
 
-typedef struct CallJob {
+typedef struct CallJob CallJob;
+struct CallJob {
+        Virt *v;                /* for post() only: the loop's side */
         virConnectPtr conn;
         char uuid[VIR_UUID_STRING_BUFLEN];
-        int what;               /* a MachineAction, or -1: the capabilities */
+        /* In the worker: d is the domain of uuid (NULL for calls on the connection). Returns < 0
+         * with r and message set through virt_last_error(), or sets result. */
+        int (*work)(CallJob *j, virDomainPtr d);
+        /* Then in the loop's thread, before the reply, on success only. */
+        void (*post)(CallJob *j);
         VirtReplyFn reply;
         void *userdata;
+
+        MachineAction action;
+        bool flag;
+        uint32_t vcpus;
+        uint64_t memory_kib;
+        char *name;
+        DefineSpec spec;
+
         int r;
         char *message;
         char *result;
-} CallJob;
+};
 
 static void call_job_free(CallJob *j) {
         virConnectClose(j->conn);
+        define_spec_done(&j->spec);
+        free(j->name);
         free(j->message);
         free(j->result);
         free(j);
 }
 
-static int domain_action(virDomainPtr d, MachineAction a) {
-        switch (a) {
+static int call_fail(CallJob *j) {
+        j->r = virt_last_error(&j->message);
+        return j->r;
+}
+
+static int action_work(CallJob *j, virDomainPtr d) {
+        int r;
+
+        switch (j->action) {
         case MACHINE_START:
-                return virDomainCreate(d);
+                r = virDomainCreate(d);
+                break;
         case MACHINE_SHUTDOWN:
-                return virDomainShutdown(d);
+                r = virDomainShutdown(d);
+                break;
         case MACHINE_REBOOT:
-                return virDomainReboot(d, 0);
+                r = virDomainReboot(d, 0);
+                break;
         case MACHINE_RESET:
-                return virDomainReset(d, 0);
+                r = virDomainReset(d, 0);
+                break;
         case MACHINE_DESTROY:
-                return virDomainDestroy(d);
+                r = virDomainDestroy(d);
+                break;
         case MACHINE_SUSPEND:
-                return virDomainSuspend(d);
+                r = virDomainSuspend(d);
+                break;
         case MACHINE_RESUME:
-                return virDomainResume(d);
+                r = virDomainResume(d);
+                break;
         default:
-                return -1;
+                assert(false);
+                r = -1;
         }
+        return r < 0 ? call_fail(j) : 0;
+}
+
+static int capabilities_work(CallJob *j, virDomainPtr d) {
+        j->result = virConnectGetCapabilities(j->conn);
+        return j->result ? 0 : call_fail(j);
 }
 
 static void call_work(void *data) {
         CallJob *j = data;
-        virDomainPtr d;
+        virDomainPtr d = NULL;
 
-        if (j->what < 0) {
-                j->result = virConnectGetCapabilities(j->conn);
-                j->r = j->result ? 0 : virt_last_error(&j->message);
-                return;
+        if (j->uuid[0]) {
+                d = virDomainLookupByUUIDString(j->conn, j->uuid);
+                if (!d) {
+                        (void) call_fail(j);
+                        return;
+                }
         }
-        d = virDomainLookupByUUIDString(j->conn, j->uuid);
-        if (!d || domain_action(d, j->what) < 0)
-                j->r = virt_last_error(&j->message);
+        (void) j->work(j, d);
         if (d)
                 virDomainFree(d);
 }
@@ -741,6 +805,8 @@ static void call_work(void *data) {
 static void call_done(void *data) {
         CallJob *j = data;
 
+        if (j->r >= 0 && j->post)
+                j->post(j);
         j->reply(j->r, j->message, j->result, j->userdata);
         call_job_free(j);
 }
@@ -750,33 +816,324 @@ static void call_abandon(void *data) {
         call_job_free(data);
 }
 
-static int virt_call(Virt *v, const char *uuid, int what, VirtReplyFn reply, void *userdata) {
+static int call_new(Virt *v, const Machine *m, int (*work)(CallJob *j, virDomainPtr d), VirtReplyFn reply,
+                    void *userdata, CallJob **ret) {
         CallJob *j;
-        int r;
 
         if (!v->conn)
                 return -AIM_ENOTCONN;
         j = calloc(1, sizeof(CallJob));
         if (!j)
                 return -ENOMEM;
-        *j = (CallJob) { .conn = v->conn, .what = what, .reply = reply, .userdata = userdata };
-        if (uuid)
-                memcpy(j->uuid, uuid, sizeof(j->uuid));
+        *j = (CallJob) { .v = v, .conn = v->conn, .work = work, .reply = reply, .userdata = userdata,
+                         .spec = (DefineSpec) DEFINE_SPEC_INIT };
+        if (m)
+                memcpy(j->uuid, m->uuid, sizeof(j->uuid));
         virConnectRef(j->conn);
-        r = worker_pool_submit(v->workers, call_work, call_done, call_abandon, j);
+        *ret = j;
+        return 0;
+}
+
+static int call_submit(Virt *v, CallJob *j) {
+        int r = worker_pool_submit(v->workers, call_work, call_done, call_abandon, j);
+
         if (r < 0)
                 call_job_free(j);
         return r;
 }
 
 int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata) {
-        if (a < 0 || a >= _MACHINE_ACTION_MAX)
-                return -EINVAL;
-        return virt_call(v, m->uuid, a, reply, userdata);
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(a >= 0 && a < _MACHINE_ACTION_MAX, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, action_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->action = a;
+        return call_submit(v, j);
 }
 
 int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata) {
-        return virt_call(v, NULL, -1, reply, userdata);
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, NULL, capabilities_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        return call_submit(v, j);
+}
+
+/* --- definitions ----------------------------------------------------------------------------- */
+
+static bool spec_forwards_ports(const DefineSpec *s) {
+        for (size_t i = 0; i < s->n_nics; i++)
+                if (s->nics[i].forwards && s->nics[i].forwards[0])
+                        return true;
+        return false;
+}
+
+/* A libvirt of passt's version may still be built without it (Debian 12's 9.0.0 is): its parser
+ * then refuses the backend, which is this hypervisor's way of saying it cannot forward. */
+static int define_failed(CallJob *j) {
+        const char *text = virGetLastErrorMessage();
+
+        if (!spec_forwards_ports(&j->spec) || !strstr(text, "passt"))
+                return call_fail(j);
+        j->r = -AIM_EUNSUPP;
+        (void) asprintf(&j->message, "forwards: this hypervisor cannot forward ports of user-mode networking (%s).", text);
+        virResetLastError();
+        return j->r;
+}
+
+static int define_work(CallJob *j, virDomainPtr unused) {
+        _cleanup_free_ char *caps = NULL, *xml = NULL;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        virDomainPtr d;
+        int r;
+
+        /* Taken meanwhile by someone else than us (virsh): libvirt would update that one. */
+        d = virDomainLookupByName(j->conn, j->name);
+        if (!d && j->spec.uuid)
+                d = virDomainLookupByUUIDString(j->conn, j->spec.uuid);
+        if (d) {
+                j->r = -AIM_EEXIST;
+                (void) asprintf(&j->message, "A machine named %s or with UUID %s exists already.",
+                                virDomainGetName(d), j->spec.uuid ?: "-");
+                virDomainFree(d);
+                return j->r;
+        }
+        virResetLastError();
+
+        caps = virConnectGetCapabilities(j->conn);
+        if (!caps)
+                return call_fail(j);
+        r = define_build_xml(&j->spec, j->name, caps, &xml, &j->message);
+        if (r < 0)
+                return (j->r = r);
+        d = virDomainDefineXML(j->conn, xml);
+        if (!d)
+                return define_failed(j);
+        if (virDomainGetUUIDString(d, uuid) < 0 || (j->spec.autostart && virDomainSetAutostart(d, 1) < 0)) {
+                (void) call_fail(j);
+                /* Half a definition helps nobody: take it back. */
+                if (virDomainUndefine(d) < 0)
+                        virResetLastError();
+                virDomainFree(d);
+                return j->r;
+        }
+        virDomainFree(d);
+        j->result = strdup(uuid);
+        return j->result ? 0 : (j->r = -ENOMEM);
+}
+
+/* Publishes the new machine before the caller hears of it, so that the path in the reply names an
+ * object; libvirt's own event for it then finds it known. */
+static void define_post(CallJob *j) {
+        virDomainPtr d;
+        Machine *m;
+
+        if (!j->v->conn)
+                return;
+        d = virDomainLookupByUUIDString(j->v->conn, j->result);
+        if (!d) {
+                (void) virt_last_error(NULL);
+                return;
+        }
+        m = hashmap_get(j->v->machines, j->result);
+        if (m)
+                /* libvirt's event came first, before autostart was set: read it again. */
+                refresh_quietly(j->v, d, true);
+        else {
+                domain_changed(j->v, d, VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED);
+                m = hashmap_get(j->v->machines, j->result);
+                if (m)
+                        m->announced = true;
+        }
+        virDomainFree(d);
+}
+
+int virt_define(Virt *v, const char *name, DefineSpec *spec, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(machine_name_is_valid(name), -EINVAL);
+        assert_return(spec, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, NULL, define_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = define_post;
+        j->name = strdup(name);
+        if (!j->name) {
+                call_job_free(j);
+                return -ENOMEM;
+        }
+        j->spec = *spec;
+        *spec = (DefineSpec) DEFINE_SPEC_INIT;
+        return call_submit(v, j);
+}
+
+static int undefine_work(CallJob *j, virDomainPtr d) {
+        /* What "virsh undefine" removes beside the definition. */
+        unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                         VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM;
+        int active = virDomainIsActive(d);
+
+        if (active < 0)
+                return call_fail(j);
+        if (active && !j->flag) {
+                j->r = -AIM_EBUSY;
+                (void) asprintf(&j->message, "Machine %s is running; stop it first or undefine it with 'force'.",
+                                virDomainGetName(d));
+                return j->r;
+        }
+        if (active && virDomainDestroy(d) < 0)
+                return call_fail(j);
+        if (virDomainUndefineFlags(d, flags) >= 0)
+                return 0;
+        /* Drivers without NVRAM or checkpoints (the test driver) refuse the flags they lack. */
+        if (virGetLastErrorCode() != VIR_ERR_INVALID_ARG && virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
+                return call_fail(j);
+        virResetLastError();
+        return virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) < 0
+                ? call_fail(j) : 0;
+}
+
+int virt_machine_undefine(Virt *v, Machine *m, bool force, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, undefine_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->flag = force;
+        return call_submit(v, j);
+}
+
+static int get_xml_work(CallJob *j, virDomainPtr d) {
+        j->result = virDomainGetXMLDesc(d, 0);
+        return j->result ? 0 : call_fail(j);
+}
+
+int virt_machine_get_xml(Virt *v, Machine *m, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, get_xml_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        return call_submit(v, j);
+}
+
+static int autostart_work(CallJob *j, virDomainPtr d) {
+        return virDomainSetAutostart(d, j->flag) < 0 ? call_fail(j) : 0;
+}
+
+static void autostart_post(CallJob *j) {
+        Machine *m = hashmap_get(j->v->machines, j->uuid);
+
+        if (m && m->autostart != j->flag) {
+                m->autostart = j->flag;
+                j->v->ops->machine_changed(j->v, m, "Autostart", j->v->userdata);
+        }
+}
+
+int virt_machine_set_autostart(Virt *v, Machine *m, bool enabled, VirtReplyFn reply, void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, autostart_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = autostart_post;
+        j->flag = enabled;
+        return call_submit(v, j);
+}
+
+static int resources_work(CallJob *j, virDomainPtr d) {
+        virDomainInfo info;
+        int active = virDomainIsActive(d);
+
+        if (active < 0)
+                return call_fail(j);
+        if (j->vcpus > 0) {
+                /* The maximum first: the count may not exceed it. */
+                if (virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM) < 0 ||
+                    virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+                        return call_fail(j);
+                /* Live only where the hypervisor allows it; the properties say what took effect. */
+                if (active && virDomainSetVcpusFlags(d, j->vcpus, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                        virResetLastError();
+        }
+        if (j->memory_kib > 0) {
+                if (virDomainGetInfo(d, &info) < 0)
+                        return call_fail(j);
+                if (j->memory_kib > info.maxMem &&
+                    virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_MEM_MAXIMUM) < 0)
+                        return call_fail(j);
+                if (virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+                        return call_fail(j);
+                if (active && virDomainSetMemoryFlags(d, j->memory_kib, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                        virResetLastError();
+        }
+        return 0;
+}
+
+static void resources_post(CallJob *j) {
+        Machine *m = hashmap_get(j->v->machines, j->uuid);
+        virDomainPtr d;
+
+        if (!m || !j->v->conn)
+                return;
+        d = virDomainLookupByUUIDString(j->v->conn, j->uuid);
+        if (!d) {
+                (void) virt_last_error(NULL);
+                return;
+        }
+        if (machine_refresh(m, d, false, false) < 0)
+                log_debug("Failed to read machine %s after changing its resources", m->name);
+        virDomainFree(d);
+}
+
+int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t memory_kib, VirtReplyFn reply,
+                               void *userdata) {
+        CallJob *j;
+        int r;
+
+        assert_return(v, -EINVAL);
+        assert_return(m, -EINVAL);
+        assert_return(vcpus > 0 || memory_kib > 0, -EINVAL);
+        assert_return(reply, -EINVAL);
+
+        r = call_new(v, m, resources_work, reply, userdata, &j);
+        if (r < 0)
+                return r;
+        j->post = resources_post;
+        j->vcpus = vcpus;
+        j->memory_kib = memory_kib;
+        return call_submit(v, j);
 }
 
 typedef struct SubmitJob {

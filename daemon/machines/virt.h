@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "machines/define.h"
 #include "machines/domain-xml.h"
 #include "util/hashmap.h"
 #include "util/macro.h"
@@ -25,6 +26,7 @@ typedef struct Machine {
         bool persistent, autostart;
         DomainDevices devices;
         bool seen;              /* resync: still there */
+        bool announced;         /* published by DefineMachine: libvirt's own defined event is no news */
 } Machine;
 
 /* What the hypervisor says about the host. */
@@ -42,6 +44,8 @@ typedef struct VirtOps {
         void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, void *userdata);
         void (*machine_state)(Virt *v, Machine *m, void *userdata);
         void (*machine_gone)(Virt *v, Machine *m, void *userdata);      /* m is freed after it */
+        /* A property other than State changed: "Autostart" or "Graphics". */
+        void (*machine_changed)(Virt *v, Machine *m, const char *property, void *userdata);
 } VirtOps;
 
 typedef enum MachineAction {
@@ -67,6 +71,10 @@ Virt *virt_free(Virt *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 
 bool virt_is_connected(const Virt *v);
+/* The machines are known: the first listing after the first connect is done. */
+bool virt_is_synced(const Virt *v);
+/* User-mode networking can forward ports (libvirt's passt backend is there). */
+bool virt_can_forward_ports(const Virt *v);
 void *virt_userdata(const Virt *v);
 const VirtHost *virt_host(const Virt *v);
 Hashmap *virt_machines(const Virt *v);
@@ -77,8 +85,23 @@ Machine *virt_machine_find(const Virt *v, const char *uuid_or_name);
 int virt_machine_action(Virt *v, Machine *m, MachineAction a, VirtReplyFn reply, void *userdata);
 int virt_get_capabilities(Virt *v, VirtReplyFn reply, void *userdata);
 
+/* Defines the machine name from a validated and resolved spec (taken over, *spec is emptied): the
+ * XML is built in the worker from the hypervisor's capabilities. -AIM_EEXIST when the name or the
+ * UUID is taken. The Machine is known before reply runs, whose result is its UUID. */
+int virt_define(Virt *v, const char *name, DefineSpec *spec, VirtReplyFn reply, void *userdata);
+/* Removes the definition with its managed save, snapshot and checkpoint metadata and NVRAM;
+ * -AIM_EBUSY for a running machine unless force (it is destroyed first). */
+int virt_machine_undefine(Virt *v, Machine *m, bool force, VirtReplyFn reply, void *userdata);
+/* result: the domain's XML (the live one while it runs). */
+int virt_machine_get_xml(Virt *v, Machine *m, VirtReplyFn reply, void *userdata);
+int virt_machine_set_autostart(Virt *v, Machine *m, bool enabled, VirtReplyFn reply, void *userdata);
+/* vcpus and memory_kib (0: unchanged) into the persistent definition, and live where the hypervisor
+ * allows it; the Machine's sizes are read again before reply. */
+int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t memory_kib, VirtReplyFn reply,
+                               void *userdata);
+
 /* libvirt's last error in this thread as a negative errno, and its message (may be NULL). */
-int virt_last_error(char **ret_message);
+int virt_last_error(char **reterr_message);
 
 /* Runs work(conn, data) in a worker thread, holding its own reference on the connection, then
  * done(data) in the loop's thread; if the daemon exits first, abandon(data) instead, in any thread.

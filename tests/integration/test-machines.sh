@@ -51,7 +51,7 @@ check_introspection /org/abiquo/Node1
 check_introspection "$path"
 out=$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
 assert_contains "$out" "\"$path\" 4 " "GetManagedObjects"
-assert_contains "$out" "\"org.abiquo.Node1.Machine\" 10 \"UUID\" s \"$uuid\"" "GetManagedObjects"
+assert_contains "$out" "\"org.abiquo.Node1.Machine\" 11 \"UUID\" s \"$uuid\"" "GetManagedObjects"
 ok "introspection of the root and the machine equals dbus/*.xml; GetManagedObjects lists the machine"
 
 # A separate subscriber: gdbus monitor adds match rules for the daemon's signals.
