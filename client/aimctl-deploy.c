@@ -589,6 +589,17 @@ static int check_md5(const Deploy *d, const char *dir, const char *name, const c
         return 0;
 }
 
+/* An image this deploy brought in goes again when the deploy fails after it. */
+static void delete_image(sd_bus *bus, const char *name, const char *why) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, "Delete", &error, NULL,
+                               "s", name) < 0)
+                (void) log_bus_error(-EIO, &error, "Failed to delete the image again");
+        else
+                fprintf(stderr, "aimctl: deleted image %s again (%s)\n", name, why);
+}
+
 /* Import's checksum covers the repository's file as it is (md5_download); what it unpacks to
  * (md5_image) is checked here afterwards, and an image that fails is deleted again. Pull checks
  * both itself. */
@@ -626,15 +637,8 @@ static int fetch_image(sd_bus *bus, const Deploy *d, const char *datastore) {
         if (r < 0 || !d->md5_image)
                 return r;
         r = check_md5(d, datastore, d->image_name, "md5_image", d->md5_image);
-        if (r < 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                if (sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, IMAGES_INTERFACE, "Delete", &error, NULL,
-                                       "s", d->image_name) < 0)
-                        (void) log_bus_error(-EIO, &error, "Failed to delete the image that did not match");
-                else
-                        fprintf(stderr, "aimctl: deleted image %s again\n", d->image_name);
-        }
+        if (r < 0)
+                delete_image(bus, d->image_name, "md5_image does not match");
         return r;
 }
 
@@ -790,8 +794,12 @@ int verb_deploy(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
         r = sd_bus_call(bus, call, 0, &error, &reply);
-        if (r < 0)
-                return log_bus_error(r, &error, "DefineMachine");
+        if (r < 0) {
+                r = log_bus_error(r, &error, "DefineMachine");
+                if (d.image)
+                        delete_image(bus, d.image_name, "the machine could not be defined");
+                return r;
+        }
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the reply");
