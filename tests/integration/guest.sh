@@ -19,7 +19,12 @@ GUEST_LISTENER_PID=
 # guest_enter_ns "$@": re-runs the calling script in a private mount and network namespace (the
 # bridge, the guest's tap and every address exist only there; aim_enter_mount_ns is then a no-op).
 guest_enter_ns() {
-        [ -n "${AIM_IN_NET_NS:-}" ] && return 0
+        if [ -n "${AIM_IN_NET_NS:-}" ]; then
+                # sysfs shows the links of the namespace that mounted it: this one's, for the daemon
+                # and libvirtd (the bridge the test makes is looked up there).
+                mount -t sysfs sysfs /sys || skip "cannot mount sysfs in the network namespace"
+                return 0
+        fi
         require_root
         require_cmd unshare
         AIM_IN_NET_NS=1 AIM_IN_MOUNT_NS=1 exec unshare -m -n --propagation private bash "$0" "$@"
@@ -135,7 +140,7 @@ socketserver.TCPServer((sys.argv[1], int(sys.argv[3])), H).serve_forever()
 ' "$GUEST_HOST_ADDR" "$AIM_TMP/guest-reports.txt" "$GUEST_REPORT_PORT" >"$AIM_TMP/guest-listener.log" 2>&1 &
         GUEST_LISTENER_PID=$!
         aim_on_teardown guest_network_teardown
-        wait_for 10 bash -c "ss -ltn | grep -q '$GUEST_HOST_ADDR:$GUEST_REPORT_PORT'" \
+        wait_for 60 bash -c "ss -ltn | grep -q '$GUEST_HOST_ADDR:$GUEST_REPORT_PORT'" \
                 || fail "the report listener did not come up: $(cat "$AIM_TMP/guest-listener.log")"
 }
 
