@@ -5,27 +5,7 @@
 #include <string.h>
 
 #include "aimctl.h"
-
-int machine_path(sd_bus *bus, const char *name_or_uuid, char **ret_path) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path;
-        char *p;
-        int r;
-
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, MACHINES_INTERFACE, "GetMachine", &error, &reply,
-                               "s", name_or_uuid);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to find the machine");
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the reply");
-        p = strdup(path);
-        if (!p)
-                return log_bus_error(-ENOMEM, NULL, "Failed to find the machine");
-        *ret_path = p;
-        return 0;
-}
+#include "shared/errors.h"
 
 int machine_addresses_table(sd_bus *bus, const char *path, const char *source, Table **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -53,10 +33,44 @@ int machine_addresses_table(sd_bus *bus, const char *path, const char *source, T
         return 0;
 }
 
+/* "192.0.2.10 (vnet0), …" from any source; empty for a machine that is not running. */
+int machine_addresses_text(sd_bus *bus, const char *path, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *interface, *mac, *family, *address;
+        _cleanup_free_ char *text = strdup("");
+        uint32_t prefix;
+        int r;
+
+        if (!text)
+                return -ENOMEM;
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, path, MACHINE_INTERFACE, "GetAddresses", &error, &reply, "s", "any");
+        if (r < 0 && sd_bus_error_has_name(&error, AIM_ERROR_CONFLICT)) {
+                *ret = TAKE_PTR(text);
+                return 0;
+        }
+        if (r < 0)
+                return log_bus_error(r, &error, "Failed to get the machine's addresses");
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssu)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssu)", &interface, &mac, &family, &address, &prefix)) > 0) {
+                char *n;
+
+                if (asprintf(&n, "%s%s%s%s%s%s", text, text[0] ? ", " : "", address, interface[0] ? " (" : "",
+                             interface, interface[0] ? ")" : "") < 0)
+                        return -ENOMEM;
+                free(text);
+                text = n;
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
 int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        _cleanup_free_ char *path = NULL;
-        const char *name = NULL, *source = "any";
+        const char *path, *name = NULL, *source = "any";
         int r;
 
         for (int i = 1; i < argc; i++)
@@ -75,7 +89,7 @@ int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]) {
                 fprintf(stderr, "aimctl: machine addresses needs a machine's NAME or UUID.\n");
                 return -EINVAL;
         }
-        r = machine_path(bus, name, &path);
+        r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
         r = machine_addresses_table(bus, path, source, &t);

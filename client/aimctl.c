@@ -125,7 +125,7 @@ static const Verb verbs[] = {
         { "vlan",    1, 8,  verb_vlan,    "vlan create|delete|list ..." },
         { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
-        { "machine", 1, 4,  verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume [NAME|UUID]" },
+        { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set|addresses ..." },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         { "deploy",  1, 2,  verb_deploy,  "deploy FILE [SECTION]" },
         {}
@@ -180,6 +180,21 @@ static void help(void) {
                "  machine list                         List the virtual machines\n"
                "  machine start|shutdown|reboot|reset|destroy|suspend|resume NAME|UUID\n"
                "                                       Control a virtual machine\n"
+               "  machine define NAME [--vcpus N] [--memory SIZE] [--disk DISK]... [--nic NIC]...\n"
+               "                 [--vnc[=ADDR[:DISPLAY]] | --spice[=…]] [--vga MODEL] [--kernel IMG\n"
+               "                 [--initrd IMG] [--cmdline TEXT]] [--uuid UUID] [--autostart] [--start]\n"
+               "                                       Define a machine from datastore images\n"
+               "    DISK: image=IMG[,bus=virtio|sata|scsi|ide][,cache=…][,boot=N][,snapshot][,readonly]\n"
+               "          or device=/dev/…[,…]\n"
+               "    NIC:  bridge=BR|network=NET|user[,model=virtio|e1000|rtl8139|ne2k_pci][,mac=MAC]\n"
+               "          [,forward=tcp:HOSTPORT:GUESTPORT]…\n"
+               "    SIZE: 512M, 2G, 1048576K (a bare number is MiB)\n"
+               "  machine undefine NAME [--force] [--remove-images]\n"
+               "                                       Remove a definition (and images only it used)\n"
+               "  machine show NAME                    Everything about one machine\n"
+               "  machine xml NAME                     Its libvirt domain XML\n"
+               "  machine set NAME [--vcpus N] [--memory SIZE] [--autostart=yes|no]\n"
+               "                                       Change its resources or autostart\n"
                "  machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]\n"
                "                                       Its IP addresses (default: any source that has one)\n"
                "  monitor [--json]                     Print machine events as they come, until ^C\n"

@@ -34,9 +34,11 @@ int table_add_properties(Table *t, sd_bus_message *reply);
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);
 int verb_monitor(sd_bus *bus, int argc, char *argv[]);
-/* aimctl-addresses.c: the object path of a machine, and its addresses from source as a table. */
-int machine_path(sd_bus *bus, const char *name_or_uuid, char **ret_path);
+/* aimctl-machine.c: GetMachine(NAME|UUID) → its object path, kept in the reply *ret_reply. */
+int machine_path(sd_bus *bus, const char *id, sd_bus_message **ret_reply, const char **ret_path);
+/* aimctl-addresses.c: a machine's addresses from source as a table, or from any source as one line. */
 int machine_addresses_table(sd_bus *bus, const char *path, const char *source, Table **ret);
+int machine_addresses_text(sd_bus *bus, const char *path, char **ret);
 int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-image.c */
 int verb_image(sd_bus *bus, int argc, char *argv[]);

@@ -749,36 +749,70 @@ static int call_fail(CallJob *j) {
         return j->r;
 }
 
-static int action_work(CallJob *j, virDomainPtr d) {
-        int r;
-
-        switch (j->action) {
+static int domain_action(virDomainPtr d, MachineAction a) {
+        switch (a) {
         case MACHINE_START:
-                r = virDomainCreate(d);
-                break;
+                return virDomainCreate(d);
         case MACHINE_SHUTDOWN:
-                r = virDomainShutdown(d);
-                break;
+                return virDomainShutdown(d);
         case MACHINE_REBOOT:
-                r = virDomainReboot(d, 0);
-                break;
+                return virDomainReboot(d, 0);
         case MACHINE_RESET:
-                r = virDomainReset(d, 0);
-                break;
+                return virDomainReset(d, 0);
         case MACHINE_DESTROY:
-                r = virDomainDestroy(d);
-                break;
+                return virDomainDestroy(d);
         case MACHINE_SUSPEND:
-                r = virDomainSuspend(d);
-                break;
+                return virDomainSuspend(d);
         case MACHINE_RESUME:
-                r = virDomainResume(d);
-                break;
+                return virDomainResume(d);
         default:
                 assert(false);
-                r = -1;
+                return -1;
         }
-        return r < 0 ? call_fail(j) : 0;
+}
+
+/* Whether action a makes sense in a domain's state: when it does not, every driver refuses, but
+ * each in its own words and codes (the test driver's "internal error", QEMU's "operation
+ * invalid"); this gives them one meaning. */
+static bool action_fits_state(MachineAction a, int state) {
+        bool active = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED && state != VIR_DOMAIN_NOSTATE;
+
+        switch (a) {
+        case MACHINE_START:
+                return !active;
+        case MACHINE_SUSPEND:
+                return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED;
+        case MACHINE_RESUME:
+                return state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_PMSUSPENDED;
+        default:
+                return active;
+        }
+}
+
+static int action_work(CallJob *j, virDomainPtr d) {
+        static const char *const verbs[_MACHINE_ACTION_MAX] = {
+                [MACHINE_START] = "start", [MACHINE_SHUTDOWN] = "shut down", [MACHINE_REBOOT] = "reboot",
+                [MACHINE_RESET] = "reset", [MACHINE_DESTROY] = "destroy", [MACHINE_SUSPEND] = "suspend",
+                [MACHINE_RESUME] = "resume",
+        };
+        int state, reason, r;
+
+        if (domain_action(d, j->action) >= 0)
+                return 0;
+        r = call_fail(j);
+        /* The state after the refusal: the call's own error stays when it fits the state. */
+        if (r == -AIM_ENOTCONN || virDomainGetState(d, &state, &reason, 0) < 0) {
+                virResetLastError();
+                return r;
+        }
+        if (action_fits_state(j->action, state))
+                return r;
+        free(j->message);
+        j->message = NULL;
+        j->r = -AIM_ECONFLICT;
+        (void) asprintf(&j->message, "Cannot %s machine %s: it is %s.", verbs[j->action], virDomainGetName(d),
+                        machine_state_to_string(state) ?: "in an unknown state");
+        return j->r;
 }
 
 static int capabilities_work(CallJob *j, virDomainPtr d) {

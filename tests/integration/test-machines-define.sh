@@ -146,7 +146,7 @@ E=org.freedesktop.DBus.Error.InvalidArgs
 for n in "" ".x" "a/b" "a b" "$(printf 'x%.0s' {1..65})"; do
         bad "$n" $E "'name'" "{}"
 done
-bad x1 $E "'nosuch' is not known" "{'nosuch': <1>}"
+bad x1 $E "'nosuch' is not a known option" "{'nosuch': <1>}"
 bad x1 $E "'vcpus' must be of type 'u'" "{'vcpus': <'2'>}"
 bad x1 $E "vcpus: must be 1..64" "{'vcpus': <uint32 65>}"
 bad x1 $E "memory_kib: must be 16384" "{'memory_kib': <uint64 1024>}"
@@ -165,7 +165,7 @@ bad x1 $E "disks[1].boot_order: 1 is given twice" "{'disks': <[{'image': <'data.
 bad x1 $E "disks[0].readonly" "{'disks': <[{'image': <'data.raw'>, 'readonly': <'yes'>}]>}"
 bad x1 $E "disks[0].snapshot: a readonly disk" "{'disks': <[{'image': <'data.raw'>, 'readonly': <true>, 'snapshot': <true>}]>}"
 bad x1 $E "disks[1]: the same disk as disks[0]" "{'disks': <[{'image': <'gone.raw'>}, {'image': <'gone.raw'>}]>}"
-bad x1 $E "disks[0].nosuch' is not known" "{'disks': <[{'nosuch': <1>}]>}"
+bad x1 $E "disks[0].nosuch' is not a known option" "{'disks': <[{'nosuch': <1>}]>}"
 bad x1 $E "nics[0]: exactly one of" "{'nics': <[{'bridge': <'br-test'>, 'user': <true>}]>}"
 bad x1 $E "nics[0]: exactly one of" "{'nics': <[{'model': <'virtio'>}]>}"
 bad x1 $E "nics[0].bridge: not a valid interface name" "{'nics': <[{'bridge': <'a/b'>}]>}"
@@ -259,7 +259,7 @@ assert_eq "$(prop org.abiquo.Node1.Machine VCPUs "$p2")" "u 4" "VCPUs after SetR
 assert_eq "$(prop org.abiquo.Node1.Machine MemoryKiB "$p2")" "t 1048576" "MemoryKiB after SetResources"
 assert_contains "$(assert_bus_error $E gdbus_call "$p2" org.abiquo.Node1.Machine.SetResources "{}")" "'vcpus' or 'memory_kib'" "empty"
 assert_contains "$(assert_bus_error $E gdbus_call "$p2" org.abiquo.Node1.Machine.SetResources "{'vcpus': <uint32 1000>}")" "'vcpus'" "vcpus"
-assert_contains "$(assert_bus_error $E gdbus_call "$p2" org.abiquo.Node1.Machine.SetResources "{'cpus': <uint32 1>}")" "'cpus' is not known" "unknown"
+assert_contains "$(assert_bus_error $E gdbus_call "$p2" org.abiquo.Node1.Machine.SetResources "{'cpus': <uint32 1>}")" "'cpus' is not a known option" "unknown"
 ok "SetAutostart (property and its change signal), SetResources into the definition (GetXML, properties), its errors"
 
 # --- Undefine -------------------------------------------------------------------------------
@@ -283,6 +283,42 @@ gdbus_call "$pa" org.abiquo.Node1.Machine.Undefine "{}" >/dev/null
 [ -e "$D/keep.raw" ] || fail "Undefine without remove_images keeps images"
 assert_contains "$(assert_bus_error $E gdbus_call "$p2" org.abiquo.Node1.Machine.Undefine "{'force': <'yes'>}")" "'force' must be of type 'b'" "force type"
 ok "Undefine remove_images deletes the image only this machine used and keeps one another machine uses"
+
+# --- aimctl --------------------------------------------------------------------------------
+out=$("$AIMCTL" machine define cli --vcpus 2 --memory 256M --disk image=disk.img,bus=ide,boot=1,readonly \
+        --disk image=keep.raw,snapshot --nic bridge=br-test,model=rtl8139,mac=52:54:00:00:00:01 --nic network=default \
+        --nic user --vnc=127.0.0.1:12 --vga virtio --kernel kernel --initrd initrd --cmdline 'console=ttyS0,115200 quiet' \
+        --autostart --uuid 6d1b2c3a-0000-4000-8000-0000000000c1)
+assert_eq "$out" "Machine cli defined: /org/abiquo/Node1/machine/_36d1b2c3a_2d0000_2d4000_2d8000_2d0000000000c1." "aimctl machine define"
+x=$("$AIMCTL" machine xml cli)
+xml_is "$x" vcpu=2 currentMemory=262144 devices/disk/target@bus=ide devices/disk/target@dev=hda \
+        "devices/disk[2]/transient=" devices/interface/model@type=rtl8139 devices/interface/mac@address=52:54:00:00:00:01 \
+        "devices/interface[2]/source@network=default" "devices/interface[3]@type=user" devices/graphics@port=5912 \
+        devices/video/model@type=virtio "os/cmdline=console=ttyS0,115200 quiet" "os/kernel=$D/kernel"
+show=$("$AIMCTL" --json machine show cli)
+assert_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Name"], d["VCPUs"], d["Autostart"], d["Graphics"], d["Disks"].split(", ")[0])' <<<"$show")" \
+        "cli 2 True vnc 127.0.0.1 5912 hda $D/disk.img qcow2" "aimctl --json machine show"
+assert_contains "$("$AIMCTL" machine show cli)" "Interfaces: 52:54:00:00:00:01 br-test rtl8139" "aimctl machine show"
+"$AIMCTL" machine set cli --vcpus 3 --memory 1G --autostart=no
+xml_is "$("$AIMCTL" --json machine xml cli | python3 -c 'import json,sys; print(json.load(sys.stdin)["xml"])')" vcpu=3 currentMemory=1048576
+assert_eq "$(prop org.abiquo.Node1.Machine Autostart "$(gdbus_call $R $M.GetMachine cli | objpath)")" "b false" "machine set --autostart=no"
+rc=0; out=$("$AIMCTL" machine define bad --disk image=disk.img,bus=usb 2>&1) || rc=$?
+assert_eq "$rc" 1 "aimctl exit status for a bad spec"
+assert_contains "$out" "disks[0].bus: must be" "aimctl says which key"
+rc=0; out=$("$AIMCTL" machine define bad --disk image=a,color=red 2>&1) || rc=$?
+assert_contains "$out" "--disk=image=a,color=red: unknown key" "aimctl usage error"
+rc=0; out=$("$AIMCTL" machine define bad --memory lots 2>&1) || rc=$?
+assert_contains "$out" "--memory=lots: must be a size" "aimctl usage error"
+pc=$("$AIMCTL" --json machine define cli2 --start --nic user,forward=tcp:2222:22 2>&1) || true
+assert_contains "$pc" "forwards" "aimctl forward= reaches the daemon"
+"$AIMCTL" --json machine define cli2 --start --vnc | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["result"] == "defined and started", d'
+rc=0; out=$("$AIMCTL" machine undefine cli2 2>&1) || rc=$?
+assert_contains "$out" "is running" "aimctl undefine of a running machine"
+"$AIMCTL" machine undefine cli2 --force >/dev/null
+"$AIMCTL" machine undefine cli --remove-images >/dev/null
+[ -e "$D/disk.img" ] || fail "disk.img is used by 'full' and must stay"
+assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call $R $M.GetMachine cli >/dev/null
+ok "aimctl machine define (every option), show, xml, set, undefine (--force, --remove-images), --json, and its errors"
 
 check_introspection "$p2"
 check_introspection $R

@@ -79,6 +79,13 @@ wait_for 10 bash -c "[ \$(grep -c \"{'State':\" '$AIM_TMP/monitor.txt') -ge 4 ]"
 assert_eq "$(states)" "shutoff running paused running " "State PropertiesChanged in order"
 ok "Destroy, Start, Suspend, Resume: MachineEvents and State changes arrive in order at a subscriber"
 
+# A call the state does not allow is a Conflict, whatever the driver's own words for it.
+assert_contains "$(assert_bus_error org.abiquo.Node1.Error.Conflict gdbus_call "$path" org.abiquo.Node1.Machine.Resume)" \
+        "Cannot resume machine test: it is running." "Resume of a running machine"
+assert_contains "$(assert_bus_error org.abiquo.Node1.Error.Conflict gdbus_call "$path" org.abiquo.Node1.Machine.Start)" \
+        "Cannot start machine test: it is running." "Start of a running machine"
+ok "Resume or Start of a running machine: Conflict saying why"
+
 wait_for 10 bash -c "[ \$(wc -l < '$AIM_TMP/aimctl-monitor.txt') -ge 4 ]" || fail "aimctl monitor printed: $(cat "$AIM_TMP/aimctl-monitor.txt")"
 assert_eq "$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"] + "/" + json.loads(l)["detail"] for l in sys.stdin))' < "$AIM_TMP/aimctl-monitor.txt")" \
         "stopped/destroyed started/booted suspended/paused resumed/unpaused" "aimctl monitor --json"
@@ -122,7 +129,7 @@ assert_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["na
 assert_eq "$(prop org.abiquo.Node1.Machine State "$path")" 's "running"' "State after aimctl machine start"
 rc=0; out=$("$AIMCTL" machine start test 2>&1) || rc=$?
 assert_eq "$rc" 1 "starting a running machine fails"
-assert_contains "$out" "already running" "aimctl start error"
+assert_contains "$out" "Cannot start machine test: it is running." "aimctl start error"
 ok "aimctl machine list (table and JSON), destroy and start by name; a refused start says why"
 
 kill "$mon" "$amon" 2>/dev/null || true; wait "$mon" "$amon" 2>/dev/null || true
