@@ -15,12 +15,6 @@
 #include "machines/machine-dbus.h"
 #include "machines/virt.h"
 
-static void host_info_done(HostInfo *h) {
-        free(h->type);
-        free(h->cpu_model);
-        *h = (HostInfo) {};
-}
-
 int manager_new(Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -50,7 +44,6 @@ Manager *manager_free(Manager *m) {
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
-        host_info_done(&m->host);
         config_done(&m->config);
         free(m);
         return NULL;
@@ -74,7 +67,6 @@ static int method_get_capabilities(sd_bus_message *message, void *userdata, sd_b
         return virt_dbus_get_capabilities(message, userdata, error);
 }
 
-#define HOST_OFFSET(f) (offsetof(Manager, host) + offsetof(HostInfo, f))
 #define CONFIG_OFFSET(f) (offsetof(Manager, config) + offsetof(Config, f))
 
 static const sd_bus_vtable node_vtable[] = {
@@ -82,12 +74,7 @@ static const sd_bus_vtable node_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Hostname", "s", property_get_hostname, 0, 0),
         SD_BUS_PROPERTY("HypervisorURI", "s", NULL, CONFIG_OFFSET(uri), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HypervisorType", "s", NULL, HOST_OFFSET(type), 0),
-        SD_BUS_PROPERTY("HypervisorConnected", "b", bus_property_get_bool, HOST_OFFSET(connected),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("CPUs", "u", NULL, HOST_OFFSET(cpus), 0),
-        SD_BUS_PROPERTY("CPUModel", "s", NULL, HOST_OFFSET(cpu_model), 0),
-        SD_BUS_PROPERTY("MemoryKiB", "t", NULL, HOST_OFFSET(memory_kib), 0),
+        /* HypervisorType, HypervisorConnected, CPUs, CPUModel, MemoryKiB: machine-dbus.c. */
         SD_BUS_PROPERTY("Repository", "s", NULL, CONFIG_OFFSET(repository), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Datastore", "s", NULL, CONFIG_OFFSET(datastore), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("GetCapabilities", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", capabilities),

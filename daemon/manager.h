@@ -14,15 +14,6 @@
 typedef struct Network Network;
 
 
-/* What the hypervisor says about the host; all zero while it is not connected. */
-typedef struct HostInfo {
-        bool connected;
-        char *type;
-        char *cpu_model;
-        uint32_t cpus;
-        uint64_t memory_kib;
-} HostInfo;
-
 typedef struct Virt Virt;
 
 typedef struct Manager {
@@ -30,7 +21,6 @@ typedef struct Manager {
         sd_bus *bus;
         Config config;
         PolkitRegistry *polkit;
-        HostInfo host;
         Network *network;
         Virt *virt;             /* the hypervisor connection and machines (virt.c) */
         struct Images *images;

@@ -59,23 +59,24 @@ static int read_value(sd_bus_message *message, const BusField *f, const char *ke
 int bus_read_dict(sd_bus_message *message, const char *prefix, const BusField *fields, void *base,
                      sd_bus_error *error) {
         const char *key, *contents;
-        char full[128];
         int r;
 
         r = sd_bus_message_enter_container(message, 'a', "{sv}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                _cleanup_free_ char *full = NULL;
                 const BusField *f;
 
                 r = sd_bus_message_read_basic(message, 's', &key);
                 if (r < 0)
                         return r;
-                snprintf(full, sizeof(full), "%s%.64s", prefix, key);
+                if (asprintf(&full, "%s%s", prefix, key) < 0)
+                        return -ENOMEM;
                 for (f = fields; f->key && !streq(f->key, key); f++)
                         ;
                 if (!f->key)
-                        return aim_error(error, -EINVAL, "Key '%s' is not known.", full);
+                        return aim_error(error, -EINVAL, "Key '%s' is not a known option.", full);
                 r = sd_bus_message_peek_type(message, NULL, &contents);
                 if (r < 0)
                         return r;

@@ -101,7 +101,7 @@ static void reply_action(int r, const char *message, const char *result, void *u
 /* polkit for a call on one machine: 1 go on, 0 parked until polkit answers (we run again then),
  * < 0 refused. */
 static int machine_authorize(sd_bus_message *message, Machine *machine, sd_bus_error *error) {
-        Manager *m = virt_userdata(machine->virt);
+        Manager *m = machine->manager;
 
         return polkit_check_async(m->polkit, message, MANAGE_MACHINES,
                                   (const char *[]) { "uuid", machine->uuid, "name", machine->name, NULL }, error);
@@ -119,11 +119,11 @@ static int machine_submitted(sd_bus_message *message, Machine *machine, int r, s
         if (r >= 0)
                 return 1;
         sd_bus_message_unref(message);
-        return machine_call_error(virt_userdata(machine->virt), message, machine, r, error);
+        return machine_call_error(machine->manager, message, machine, r, error);
 }
 
 static int machine_call(sd_bus_message *message, Machine *machine, MachineAction a, sd_bus_error *error) {
-        Manager *m = virt_userdata(machine->virt);
+        Manager *m = machine->manager;
         int r;
 
         r = machine_authorize(message, machine, error);
@@ -253,7 +253,7 @@ static int method_undefine(sd_bus_message *message, void *userdata, sd_bus_error
                 {}
         };
         Machine *machine = userdata;
-        Manager *m = virt_userdata(machine->virt);
+        Manager *m = machine->manager;
         UndefineOptions o = {};
         UndefineCall *c;
         int r;
@@ -483,27 +483,30 @@ static const sd_bus_vtable machines_vtable[] = {
 
 /* --- what virt.c tells us -------------------------------------------------------------------- */
 
-static void on_connected(Virt *v, bool connected, void *userdata) {
-        Manager *m = userdata;
-        const VirtHost *h = virt_host(v);
+static void on_connected(Virt *v, bool connected, Manager *m) {
         int r;
 
-        free(m->host.type);
-        free(m->host.cpu_model);
-        m->host = (HostInfo) { .connected = connected };
-        if (connected) {
-                m->host.type = h->type ? strdup(h->type) : NULL;
-                m->host.cpu_model = h->cpu_model ? strdup(h->cpu_model) : NULL;
-                m->host.cpus = h->cpus;
-                m->host.memory_kib = h->memory_kib;
-        }
+        if (connected)
+                log_info("Connected to %s (%s), %u machines.", m->config.uri, virt_host(v)->type,
+                         (unsigned) hashmap_size(virt_machines(v)));
+        else
+                log_warning("Lost the connection to %s; reconnecting.", m->config.uri);
         r = sd_bus_emit_properties_changed(m->bus, NODE_OBJECT_PATH, NODE_INTERFACE, "HypervisorConnected", NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit PropertiesChanged for HypervisorConnected: %m");
 }
 
-static void on_machine_new(Virt *v, Machine *machine, void *userdata) {
-        Manager *m = userdata;
+static void on_connect_failed(Virt *v, int error, const char *message, unsigned attempt, Manager *m) {
+        /* Said once at warning level; every retry after that only at debug. */
+        if (message)
+                log_full_errno(attempt == 0 ? LOG_WARNING : LOG_DEBUG, error, "Failed to connect to %s, retrying: %s",
+                               m->config.uri, message);
+        else
+                log_full_errno(attempt == 0 ? LOG_WARNING : LOG_DEBUG, error, "Failed to connect to %s, retrying: %m",
+                               m->config.uri);
+}
+
+static void on_machine_new(Virt *v, Machine *machine, Manager *m) {
         int r;
 
         r = sd_bus_path_encode(MACHINE_PATH_PREFIX, machine->uuid, &machine->path);
@@ -514,8 +517,7 @@ static void on_machine_new(Virt *v, Machine *machine, void *userdata) {
                 log_debug_errno(r, "Failed to emit InterfacesAdded for %s: %m", machine->path);
 }
 
-static void on_machine_event(Virt *v, Machine *machine, const char *event, const char *detail, void *userdata) {
-        Manager *m = userdata;
+static void on_machine_event(Virt *v, Machine *machine, const char *event, const char *detail, Manager *m) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -528,8 +530,7 @@ static void on_machine_event(Virt *v, Machine *machine, const char *event, const
                 log_debug_errno(r, "Failed to emit MachineEvent: %m");
 }
 
-static void on_machine_state(Virt *v, Machine *machine, void *userdata) {
-        Manager *m = userdata;
+static void on_machine_state(Virt *v, Machine *machine, Manager *m) {
         int r;
 
         r = sd_bus_emit_properties_changed(m->bus, machine->path, MACHINE_INTERFACE, "State", NULL);
@@ -537,8 +538,7 @@ static void on_machine_state(Virt *v, Machine *machine, void *userdata) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", machine->path);
 }
 
-static void on_machine_gone(Virt *v, Machine *machine, void *userdata) {
-        Manager *m = userdata;
+static void on_machine_gone(Virt *v, Machine *machine, Manager *m) {
         int r;
 
         if (!machine->path)
@@ -548,8 +548,7 @@ static void on_machine_gone(Virt *v, Machine *machine, void *userdata) {
                 log_debug_errno(r, "Failed to emit InterfacesRemoved for %s: %m", machine->path);
 }
 
-static void on_machine_changed(Virt *v, Machine *machine, const char *property, void *userdata) {
-        Manager *m = userdata;
+static void on_machine_changed(Virt *v, Machine *machine, const char *property, Manager *m) {
         int r;
 
         if (!machine->path)
@@ -559,8 +558,22 @@ static void on_machine_changed(Virt *v, Machine *machine, const char *property, 
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", machine->path);
 }
 
+/* The hypervisor's part of org.abiquo.Node1, read straight from virt.c's VirtHost. */
+#define HOST_OFFSET(f) offsetof(VirtHost, f)
+static const sd_bus_vtable host_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("HypervisorType", "s", NULL, HOST_OFFSET(type), 0),
+        SD_BUS_PROPERTY("HypervisorConnected", "b", bus_property_get_bool, HOST_OFFSET(connected),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CPUs", "u", NULL, HOST_OFFSET(cpus), 0),
+        SD_BUS_PROPERTY("CPUModel", "s", NULL, HOST_OFFSET(cpu_model), 0),
+        SD_BUS_PROPERTY("MemoryKiB", "t", NULL, HOST_OFFSET(memory_kib), 0),
+        SD_BUS_VTABLE_END
+};
+
 static const VirtOps virt_ops = {
         .connected = on_connected,
+        .connect_failed = on_connect_failed,
         .machine_new = on_machine_new,
         .machine_event = on_machine_event,
         .machine_state = on_machine_state,
@@ -596,5 +609,9 @@ int virt_dbus_start(Manager *m) {
         r = virt_new(m->event, m->config.uri, &virt_ops, m, &m->virt);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up libvirt: %m");
+        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NODE_INTERFACE, host_vtable,
+                                     (void *) virt_host(m->virt));
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish the hypervisor's properties: %m");
         return 0;
 }

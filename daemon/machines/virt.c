@@ -45,7 +45,7 @@ struct Virt {
         sd_event *event;
         char *uri;
         const VirtOps *ops;
-        void *userdata;
+        Manager *manager;
         WorkerPool *workers;
 
         virConnectPtr conn;
@@ -138,6 +138,7 @@ static int machine_new(Virt *v, virDomainPtr dom, Machine **ret) {
         if (!m)
                 return -ENOMEM;
         m->virt = v;
+        m->manager = v->manager;
         m->state = VIR_DOMAIN_NOSTATE;
         if (virDomainGetUUIDString(dom, m->uuid) < 0)
                 return virt_last_error(NULL);
@@ -202,21 +203,21 @@ static int machine_publish(Virt *v, Machine *m) {
         r = hashmap_put(v->machines, m->uuid, m);
         if (r < 0)
                 return r;
-        v->ops->machine_new(v, m, v->userdata);
+        v->ops->machine_new(v, m, v->manager);
         return 0;
 }
 
 static void machine_drop(Virt *v, Machine *m) {
         hashmap_remove(v->machines, m->uuid);
-        v->ops->machine_gone(v, m, v->userdata);
+        v->ops->machine_gone(v, m, v->manager);
         machine_free(m);
 }
 
 static void machine_emit(Virt *v, Machine *m, const char *event, const char *detail, int old_state) {
         log_debug("Machine %s (%s): %s/%s", m->name, m->uuid, event, detail);
-        v->ops->machine_event(v, m, event, detail, v->userdata);
+        v->ops->machine_event(v, m, event, detail, v->manager);
         if (m->state != old_state)
-                v->ops->machine_state(v, m, v->userdata);
+                v->ops->machine_state(v, m, v->manager);
 }
 
 /* A domain libvirt told us about: updates, creates or drops its Machine and emits what happened. */
@@ -273,7 +274,7 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         if (event_name)
                 machine_emit(v, m, event_name, detail_name, known ? old_state : m->state);
         if (graphics && !gone)
-                v->ops->machine_changed(v, m, "Graphics", v->userdata);
+                v->ops->machine_changed(v, m, "Graphics", v->manager);
 
         if (gone) {
                 if (known)
@@ -301,7 +302,7 @@ static void refresh_quietly(Virt *v, virDomainPtr dom, bool full) {
                 return;
         old_state = m->state;
         if (machine_refresh(m, dom, true, full) >= 0 && m->state != old_state)
-                v->ops->machine_state(v, m, v->userdata);
+                v->ops->machine_state(v, m, v->manager);
 }
 
 static void reboot_cb(virConnectPtr conn, virDomainPtr dom, void *opaque) {
@@ -365,7 +366,7 @@ static int virt_resync(Virt *v) {
                 if (m->state != old_state && machine_event_for_state(m->state, m->reason, &event, &detail) >= 0)
                         machine_emit(v, m, event, detail, old_state);
                 else if (m->state != old_state)
-                        v->ops->machine_state(v, m, v->userdata);
+                        v->ops->machine_state(v, m, v->manager);
         }
         for (int i = 0; i < n; i++)
                 virDomainFree(doms[i]);
@@ -419,12 +420,9 @@ static void close_cb(virConnectPtr conn, int reason, void *opaque) {
         (void) !write(v->lost_fd, &one, sizeof(one));
 }
 
-/* Drops the connection (ours: jobs still running hold their own references). */
-static void virt_disconnect(Virt *v) {
-        bool was = v->conn;
-
-        if (!v->conn)
-                return;
+/* Closes the connection (ours: jobs still running hold their own references) after taking our
+ * callbacks off it, so that none runs into a Virt that no longer listens. */
+static void virt_close(Virt *v) {
         for (size_t i = 0; i < _CALLBACK_MAX; i++)
                 if (v->callback_ids[i] >= 0) {
                         /* Fails on a dead connection; the callbacks die with it anyway. */
@@ -440,9 +438,14 @@ static void virt_disconnect(Virt *v) {
         }
         virConnectClose(v->conn);
         v->conn = NULL;
+}
+
+static void virt_disconnect(Virt *v) {
+        if (!v->conn)
+                return;
+        virt_close(v);
         virt_host_done(&v->host);
-        if (was)
-                v->ops->connected(v, false, v->userdata);
+        v->ops->connected(v, false, v->manager);
 }
 
 static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata);
@@ -455,7 +458,8 @@ static void virt_schedule_reconnect(Virt *v) {
         r = sd_event_add_time_relative(v->event, &v->reconnect_source, CLOCK_MONOTONIC, delay, 0,
                                        reconnect_fire, v);
         if (r < 0)
-                log_error_errno(r, "Failed to schedule a reconnect to %s; staying disconnected: %m", v->uri);
+                v->ops->connect_failed(v, r, "no reconnect could be scheduled; staying disconnected", v->attempt,
+                                       v->manager);
 }
 
 static int virt_setup(Virt *v) {
@@ -525,13 +529,7 @@ static void connect_done(void *data) {
 
         v->connecting = false;
         if (j->r < 0) {
-                /* Said once at warning level; every retry after that only at debug. */
-                if (j->message)
-                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
-                                       "Failed to connect to %s, retrying: %s", v->uri, j->message);
-                else
-                        log_full_errno(v->attempt == 0 ? LOG_WARNING : LOG_DEBUG, j->r,
-                                       "Failed to connect to %s, retrying: %m", v->uri);
+                v->ops->connect_failed(v, j->r, j->message, v->attempt, v->manager);
                 connect_job_free(j);
                 virt_schedule_reconnect(v);
                 return;
@@ -541,14 +539,15 @@ static void connect_done(void *data) {
 
         r = virt_setup(v);
         if (r < 0) {
-                log_warning_errno(r, "Failed to set up the connection to %s, retrying: %m", v->uri);
-                virt_disconnect(v);
+                v->ops->connect_failed(v, r, "the connection could not be set up", v->attempt, v->manager);
+                virt_close(v);
+                virt_host_done(&v->host);
                 virt_schedule_reconnect(v);
                 return;
         }
-        log_info("Connected to %s (%s), %u machines.", v->uri, v->host.type, (unsigned) hashmap_size(v->machines));
+        v->host.connected = true;
         v->attempt = 0;
-        v->ops->connected(v, true, v->userdata);
+        v->ops->connected(v, true, v->manager);
 }
 
 static int virt_connect(Virt *v) {
@@ -580,7 +579,7 @@ static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata) {
         v->reconnect_source = sd_event_source_disable_unref(v->reconnect_source);
         r = virt_connect(v);
         if (r < 0) {
-                log_error_errno(r, "Failed to start connecting to %s: %m", v->uri);
+                v->ops->connect_failed(v, r, NULL, v->attempt, v->manager);
                 virt_schedule_reconnect(v);
         }
         return 0;
@@ -593,17 +592,21 @@ static int lost_dispatch(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) read(fd, &n, sizeof(n));
         if (!v->conn || virConnectIsAlive(v->conn) == 1)
                 return 0;
-        log_warning("Lost the connection to %s; reconnecting.", v->uri);
         virt_disconnect(v);
         v->attempt = 0;
         virt_schedule_reconnect(v);
         return 0;
 }
 
-int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret) {
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, Manager *manager, Virt **ret) {
         _cleanup_(virt_freep) Virt *v = NULL;
         static bool initialized = false;
         int r;
+
+        assert_return(e, -EINVAL);
+        assert_return(uri, -EINVAL);
+        assert_return(ops, -EINVAL);
+        assert_return(ret, -EINVAL);
 
         if (!initialized) {
                 if (virInitialize() < 0)
@@ -621,7 +624,7 @@ int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, V
                 return -ENOMEM;
         v->event = sd_event_ref(e);
         v->ops = ops;
-        v->userdata = userdata;
+        v->manager = manager;
         v->lost_fd = -EBADF;
         for (size_t i = 0; i < _CALLBACK_MAX; i++)
                 v->callback_ids[i] = -1;
@@ -652,14 +655,8 @@ Virt *virt_free(Virt *v) {
                 return NULL;
         /* First, so that no connect finishes into a half-freed Virt. */
         v->workers = worker_pool_free(v->workers);
-        if (v->conn) {
-                for (size_t i = 0; i < _CALLBACK_MAX; i++)
-                        if (v->callback_ids[i] >= 0 && virConnectDomainEventDeregisterAny(v->conn, v->callback_ids[i]) < 0)
-                                (void) virt_last_error(NULL);
-                if (v->close_registered && virConnectUnregisterCloseCallback(v->conn, close_cb) < 0)
-                        (void) virt_last_error(NULL);
-                virConnectClose(v->conn);
-        }
+        if (v->conn)
+                virt_close(v);
         HASHMAP_FOREACH(m, v->machines)
                 machine_free(m);
         hashmap_free(v->machines);
@@ -685,10 +682,6 @@ bool virt_can_forward_ports(const Virt *v) {
         return v && v->conn && v->can_forward;
 }
 
-void *virt_userdata(const Virt *v) {
-        return v->userdata;
-}
-
 const VirtHost *virt_host(const Virt *v) {
         return &v->host;
 }
@@ -698,7 +691,12 @@ Hashmap *virt_machines(const Virt *v) {
 }
 
 Machine *virt_machine_find(const Virt *v, const char *uuid_or_name) {
-        Machine *m = hashmap_get(v->machines, uuid_or_name);
+        Machine *m;
+
+        assert_return(v, NULL);
+        assert_return(uuid_or_name, NULL);
+
+        m = hashmap_get(v->machines, uuid_or_name);
 
         if (m)
                 return m;
@@ -1086,7 +1084,7 @@ static void autostart_post(CallJob *j) {
 
         if (m && m->autostart != j->flag) {
                 m->autostart = j->flag;
-                j->v->ops->machine_changed(j->v, m, "Autostart", j->v->userdata);
+                j->v->ops->machine_changed(j->v, m, "Autostart", j->v->manager);
         }
 }
 

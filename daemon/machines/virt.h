@@ -13,10 +13,12 @@
 #include "util/macro.h"
 
 typedef struct Virt Virt;
+typedef struct Manager Manager;         /* the owner: opaque here, handed back to the ops */
 
 /* What we know of one domain, kept current from libvirt's events. */
 typedef struct Machine {
         Virt *virt;
+        Manager *manager;       /* the owner's back-pointer, for the D-Bus layer */
         char uuid[VIR_UUID_STRING_BUFLEN];
         char *name;
         char *path;             /* the D-Bus layer's: its object path */
@@ -29,23 +31,30 @@ typedef struct Machine {
         bool announced;         /* published by DefineMachine: libvirt's own defined event is no news */
 } Machine;
 
-/* What the hypervisor says about the host. */
+/* What the hypervisor says about the host (the node's Hypervisor* properties); all zero while it is
+ * not connected. */
 typedef struct VirtHost {
+        bool connected;         /* and the first listing of the machines is done */
         char *type;
         char *cpu_model;
         uint32_t cpus;
         uint64_t memory_kib;
 } VirtHost;
 
-/* How the D-Bus layer hears of changes; all run in the loop's thread. */
+/* How the D-Bus layer hears of changes; all run in the loop's thread. It logs what it hears:
+ * virt.c logs at debug only. */
 typedef struct VirtOps {
-        void (*connected)(Virt *v, bool connected, void *userdata);
-        void (*machine_new)(Virt *v, Machine *m, void *userdata);
-        void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, void *userdata);
-        void (*machine_state)(Virt *v, Machine *m, void *userdata);
-        void (*machine_gone)(Virt *v, Machine *m, void *userdata);      /* m is freed after it */
+        /* Connected (and synced), or the connection was lost (a reconnect follows by itself). */
+        void (*connected)(Virt *v, bool connected, Manager *manager);
+        /* An attempt to connect failed (attempt 0 is the first since the last success); another
+         * follows by itself. message may be NULL. */
+        void (*connect_failed)(Virt *v, int error, const char *message, unsigned attempt, Manager *manager);
+        void (*machine_new)(Virt *v, Machine *m, Manager *manager);
+        void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, Manager *manager);
+        void (*machine_state)(Virt *v, Machine *m, Manager *manager);
+        void (*machine_gone)(Virt *v, Machine *m, Manager *manager);     /* m is freed after it */
         /* A property other than State changed: "Autostart" or "Graphics". */
-        void (*machine_changed)(Virt *v, Machine *m, const char *property, void *userdata);
+        void (*machine_changed)(Virt *v, Machine *m, const char *property, Manager *manager);
 } VirtOps;
 
 typedef enum MachineAction {
@@ -66,7 +75,7 @@ typedef void (*VirtReplyFn)(int r, const char *message, const char *result, void
 
 /* Sets libvirt up on the loop e (once per process) and starts connecting to uri in the background;
  * the connection comes and goes by itself from then on. */
-int virt_new(sd_event *e, const char *uri, const VirtOps *ops, void *userdata, Virt **ret);
+int virt_new(sd_event *e, const char *uri, const VirtOps *ops, Manager *manager, Virt **ret);
 Virt *virt_free(Virt *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 
@@ -75,7 +84,7 @@ bool virt_is_connected(const Virt *v);
 bool virt_is_synced(const Virt *v);
 /* User-mode networking can forward ports (libvirt's passt backend is there). */
 bool virt_can_forward_ports(const Virt *v);
-void *virt_userdata(const Virt *v);
+/* Stays at the same address for the life of v (the node's properties point into it). */
 const VirtHost *virt_host(const Virt *v);
 Hashmap *virt_machines(const Virt *v);
 Machine *virt_machine_find(const Virt *v, const char *uuid_or_name);

@@ -49,10 +49,20 @@ def methods_from_xml(xml_dir):
     return out
 
 
+def typed(v):
+    """JSON-able arguments to D-Bus ones: a dict is an a{sv}, ['u', 2] in it a variant of that type
+    (the calls cross to as_user() as JSON, which knows no D-Bus integer types)."""
+    if isinstance(v, dict):
+        return dbus.Dictionary({k: typed(x) for k, x in v.items()}, signature='sv')
+    if isinstance(v, list) and len(v) == 2 and v[0] in ('u', 't', 'i'):
+        return {'u': dbus.UInt32, 't': dbus.UInt64, 'i': dbus.Int32}[v[0]](v[1], variant_level=1)
+    return v
+
+
 def call(bus, path, iface, method, sig, args, dest=DEST):
     """(error name or None, message or reply)."""
     try:
-        return None, bus.call_blocking(dest, path, iface, method, sig, args, timeout=60)
+        return None, bus.call_blocking(dest, path, iface, method, sig, [typed(a) for a in args], timeout=60)
     except dbus.exceptions.DBusException as e:
         return e.get_dbus_name(), e.get_dbus_message() or ''
 
@@ -61,8 +71,7 @@ def batch():
     bus = dbus.SystemBus()
     res = []
     for c in json.load(sys.stdin):
-        args = [dbus.Dictionary(a, signature='sv') if isinstance(a, dict) else a for a in c['args']]
-        err, msg = call(bus, c['path'], c['iface'], c['method'], c['sig'], args)
+        err, msg = call(bus, c['path'], c['iface'], c['method'], c['sig'], c['args'])
         res.append({'error': err, 'message': msg if err else ''})
     json.dump(res, sys.stdout)
 
@@ -140,7 +149,8 @@ class Sweep:
             if name not in images:
                 raise RuntimeError('test-authz.sh did not put image %s in the datastore' % name)
         machine = {n: str(self.root(ROOT, N + 'Machines', 'GetMachine', 's', [n]))
-                   for n in ('m-start', 'm-shutdown', 'm-reboot', 'm-reset', 'm-destroy', 'm-suspend', 'm-resume')}
+                   for n in ('m-start', 'm-shutdown', 'm-reboot', 'm-reset', 'm-destroy', 'm-suspend', 'm-resume',
+                             'm-undefine')}
         # Valid arguments, on their real objects, for every method but the read-only ones: a method
         # missing here fails the sweep (a new method must come with its polkit check and an entry).
         self.valid = {
@@ -159,6 +169,12 @@ class Sweep:
             'Machine.Destroy': (machine['m-destroy'], []),
             'Machine.Suspend': (machine['m-suspend'], []),
             'Machine.Resume': (machine['m-resume'], []),
+            'Machines.DefineMachine': (ROOT, ['m-new', {'vcpus': ['u', 1], 'memory_kib': ['t', 65536],
+                                                        'graphics': 'vnc', 'display': ['i', 3]}]),
+            'Machine.Undefine': (machine['m-undefine'], [{}]),
+            'Machine.GetXML': (machine['m-start'], []),
+            'Machine.SetAutostart': (machine['m-start'], [True]),
+            'Machine.SetResources': (machine['m-start'], [{'vcpus': ['u', 2]}]),
             'Machine.GetAddresses': (machine['m-reset'], ['any']),     # running after Reset
             # Read-only methods with arguments: the hostile table needs valid ones too.
             'Machines.GetMachine': (ROOT, ['m-start']),
@@ -215,9 +231,15 @@ class Sweep:
         'Network.CreateVlan': {'name': 's', 'mtu': 'u'},
         'Images.Import': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
         'Images.Export': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
+        'Machines.DefineMachine': {'uuid': 's', 'vcpus': 'u', 'memory_kib': 't', 'max_memory_kib': 't', 'autostart': 'b',
+                                   'start': 'b', 'disks': 'aa{sv}', 'nics': 'aa{sv}', 'graphics': 's', 'listen': 's',
+                                   'display': 'i', 'vga': 's', 'kernel': 's', 'initrd': 's', 'cmdline': 's'},
+        'Machine.Undefine': {'force': 'b', 'remove_images': 'b'},
+        'Machine.SetResources': {'vcpus': 'u', 'memory_kib': 't'},
     }
     WRONG = {'s': dbus.UInt32(7, variant_level=1), 'u': dbus.String('1500', variant_level=1),
-             'b': dbus.String('yes', variant_level=1)}
+             'b': dbus.String('yes', variant_level=1), 't': dbus.UInt32(7, variant_level=1),
+             'i': dbus.UInt32(7, variant_level=1), 'aa{sv}': dbus.Array(['x'], signature='s', variant_level=1)}
     # Option values that are the right type but out of range or malformed.
     BAD_OPTION_VALUES = {
         'name': STRINGS[:7] + [('16 bytes', 'n' * 16)],
@@ -229,6 +251,13 @@ class Sweep:
         'decompress': [('empty', ''), ('unknown', 'lzma'), ('64KiB', 'z' * 65536), ('control', 'auto\x01')],
         'member': [('empty', ''), ('../', '../x'), ('absolute', '/etc/passwd'), ('64KiB', 'm' * 65536),
                    ('control', 'a\x01b')],
+        'uuid': STRINGS[:7] + [('not hex', 'g' * 8 + '-0000-0000-0000-' + '0' * 12)],
+        'graphics': [('empty', ''), ('unknown', 'rdp'), ('64KiB', 'v' * 65536)],
+        'vga': [('empty', ''), ('unknown', 'hercules'), ('control', 'std\x01')],
+        'kernel': STRINGS,
+        'initrd': STRINGS,
+        'cmdline': [('64KiB', 'c' * 65536), ('control', 'a\x01b'), ('newline', 'a\nb')],
+        'vcpus': [('huge', dbus.UInt32(0xffffffff))],
     }
 
     def hostile_inputs(self):
@@ -284,6 +313,8 @@ class Sweep:
                                 v = dbus.UInt32(v, variant_level=1)
                             yield ('%s %s: %s %s' % (key, arg, k, label), path, iface, method, sig,
                                    with_(dbus.Dictionary({k: v}, signature='sv')), {INVALID}, [k])
+                elif t == 'b':
+                    continue        # no value of a boolean is hostile; the wrong signature is tried above
                 else:
                     self.fail('%s: argument %s of type %s has no hostile values in the table' % (key, arg, t))
 

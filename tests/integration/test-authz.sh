@@ -22,6 +22,7 @@ domain() {
         domain m-resume 11111111-0000-0000-0000-000000000002 '<test:runstate>3</test:runstate>'
         i=3
         for m in shutdown reboot reset destroy suspend; do domain m-$m 11111111-0000-0000-0000-00000000000$i; i=$((i + 1)); done
+        domain m-undefine 11111111-0000-0000-0000-000000000008 '<test:runstate>5</test:runstate>'
         echo "</node>"
 } > "$AIM_TMP/node.xml"
 AIM_URI=test://$AIM_TMP/node.xml aim_write_config

@@ -11,11 +11,13 @@ assert_eq "$(prop org.abiquo.Node1 HypervisorConnected)" "b false" "HypervisorCo
 assert_eq "$(prop org.abiquo.Node1 HypervisorURI)" "s \"$AIM_URI\"" "HypervisorURI"
 msg=$(assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.GetCapabilities)
 assert_contains "$msg" "not connected" "NotConnected message"
-assert_eq "$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Machines ListMachines)" "a(ssso) 0" "ListMachines"
-assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+# Never connected: no list is the truth, not an empty one (nor NotFound).
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.ListMachines >/dev/null
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine test >/dev/null
+assert_bus_error org.abiquo.Node1.Error.NotConnected gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.DefineMachine vm "{}" >/dev/null
 out=$("$AIMCTL" status)
 assert_contains "$out" "HypervisorConnected: false" "aimctl status"
-ok "unreachable hypervisor: the daemon serves, HypervisorConnected false, GetCapabilities NotConnected"
+ok "unreachable hypervisor: the daemon serves, HypervisorConnected false; GetCapabilities, ListMachines, GetMachine, DefineMachine NotConnected"
 
 # It keeps trying in the background and stays responsive meanwhile.
 sleep 2

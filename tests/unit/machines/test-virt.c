@@ -13,39 +13,44 @@
 #include "machines/virt-names.h"
 #include "machines/virt.h"
 
-typedef struct Seen {
+/* virt.c hands the owner back opaque: here the owner is what the test has seen. */
+typedef struct Manager Seen;
+struct Manager {
         int connected;          /* -1 not yet */
         unsigned n_new, n_gone, n_state;
         char events[16][64];
         unsigned n_events;
         int reply;              /* 1: none yet */
         char *reply_message;
-} Seen;
+        unsigned n_connect_failed;
+};
 
-static void on_connected(Virt *v, bool connected, void *userdata) {
-        ((Seen *) userdata)->connected = connected;
+static void on_connected(Virt *v, bool connected, Seen *s) {
+        s->connected = connected;
 }
-static void on_new(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_new++;
+static void on_connect_failed(Virt *v, int error, const char *message, unsigned attempt, Seen *s) {
+        s->n_connect_failed++;
 }
-static void on_event(Virt *v, Machine *m, const char *event, const char *detail, void *userdata) {
-        Seen *s = userdata;
-
+static void on_new(Virt *v, Machine *m, Seen *s) {
+        assert_ptr_equal(m->manager, s);
+        s->n_new++;
+}
+static void on_event(Virt *v, Machine *m, const char *event, const char *detail, Seen *s) {
         if (s->n_events < 16)
                 snprintf(s->events[s->n_events++], 64, "%s %s/%s", m->name, event, detail);
 }
-static void on_state(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_state++;
+static void on_state(Virt *v, Machine *m, Seen *s) {
+        s->n_state++;
 }
-static void on_gone(Virt *v, Machine *m, void *userdata) {
-        ((Seen *) userdata)->n_gone++;
+static void on_gone(Virt *v, Machine *m, Seen *s) {
+        s->n_gone++;
 }
-
-static void on_changed(Virt *v, Machine *m, const char *property, void *userdata) {
+static void on_changed(Virt *v, Machine *m, const char *property, Seen *s) {
 }
 
 static const VirtOps ops = {
         .connected = on_connected,
+        .connect_failed = on_connect_failed,
         .machine_new = on_new,
         .machine_event = on_event,
         .machine_state = on_state,
@@ -92,6 +97,7 @@ static void test_test_driver(void **state) {
         assert_false(virt_is_connected(v));
         run_until(&s.connected, -1);
         assert_int_equal(s.connected, 1);
+        assert_true(virt_host(v)->connected);
         assert_string_equal(virt_host(v)->type, "TEST");
         assert_int_equal(virt_host(v)->cpus, 16);
         assert_int_equal(s.n_new, 1);
@@ -160,7 +166,9 @@ static void test_unreachable(void **state) {
                 assert_true(sd_event_now(loop, CLOCK_MONOTONIC, &now) >= 0);
         } while (now - start < 1000 * 1000);
         assert_false(virt_is_connected(v));
+        assert_false(virt_host(v)->connected);
         assert_int_equal(s.connected, -1);
+        assert_true(s.n_connect_failed >= 1);   /* told, so that the D-Bus layer can log it */
         assert_int_equal(hashmap_size(virt_machines(v)), 0);
         assert_int_equal(virt_get_capabilities(v, on_reply, &s), -AIM_ENOTCONN);
         virt_free(v);
