@@ -38,7 +38,8 @@ assert_contains "$out" '"address":"2001:db8::99"' "--json"
 assert_contains "$("$AIMCTL" machine addresses test --json)" '"mac":"aa:bb:cc:dd:ee:ff"' "machine addresses --json"
 if out=$("$AIMCTL" machine addresses test --source=bogus 2>&1); then fail "aimctl accepted --source=bogus"; fi
 assert_contains "$out" "source" "aimctl's error"
-ok "aimctl machine addresses: table, --json, --source, and the daemon's error for a bad source"
+assert_contains "$("$AIMCTL" machine show test)" "192.168.122.3 (testnet0)" "machine show"
+ok "aimctl machine addresses: table, --json, --source, the daemon's error for a bad source; machine show has them"
 
 msg=$(assert_bus_error org.freedesktop.DBus.Error.InvalidArgs gdbus_call "$path" org.abiquo.Node1.Machine.GetAddresses ARP)
 assert_contains "$msg" "'source'" "InvalidArgs message"
