@@ -94,20 +94,21 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         return 0;
 }
 
-/* Calls Import or Export and follows the job to its end. */
-static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]) {
+/* Calls Import, Export or Pull and follows the job to its end. */
+int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL, *s3 = NULL;
         _cleanup_(wait_done) Wait w = { .tty = isatty(STDERR_FILENO) > 0, .last_step = -1 };
-        enum { ARG_CHECKSUM = 0x100, ARG_OVERWRITE, ARG_DECOMPRESS, ARG_MEMBER };
+        enum { ARG_CHECKSUM = 0x100, ARG_OVERWRITE, ARG_DECOMPRESS, ARG_MEMBER, ARG_DOWNLOAD_CHECKSUM };
         static const struct option options[] = {
                 { "checksum",   required_argument, NULL, ARG_CHECKSUM },
+                { "download-checksum", required_argument, NULL, ARG_DOWNLOAD_CHECKSUM },
                 { "overwrite",  no_argument,       NULL, ARG_OVERWRITE },
                 { "decompress", required_argument, NULL, ARG_DECOMPRESS },
                 { "member",     required_argument, NULL, ARG_MEMBER },
                 {}
         };
-        const char *checksum = NULL, *decompress = NULL, *member = NULL;
+        const char *checksum = NULL, *decompress = NULL, *member = NULL, *download_checksum = NULL;
         bool overwrite = false;
         int c, r;
 
@@ -125,6 +126,9 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                         break;
                 case ARG_MEMBER:
                         member = optarg;
+                        break;
+                case ARG_DOWNLOAD_CHECKSUM:
+                        download_checksum = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -156,6 +160,8 @@ static int copy_and_wait(sd_bus *bus, const char *method, const char *a, const c
                 r = sd_bus_message_append(call, "{sv}", "decompress", "s", decompress);
         if (r >= 0 && member)
                 r = sd_bus_message_append(call, "{sv}", "member", "s", member);
+        if (r >= 0 && download_checksum)
+                r = sd_bus_message_append(call, "{sv}", "download_checksum", "s", download_checksum);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
         r = call_end(bus, call, method, &reply);

@@ -63,8 +63,7 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         return table_print(t, arg_json);
 }
 
-/* GetMachine(NAME|UUID) → its object path, kept in the reply *ret_reply. */
-static int machine_path(sd_bus *bus, const char *id, sd_bus_message **ret_reply, const char **ret_path) {
+int machine_path(sd_bus *bus, const char *id, sd_bus_message **ret_reply, const char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
@@ -524,6 +523,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL, *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         static const char *const rows[][2] = { { "Disks", "sss" }, { "Interfaces", "sss" }, { "Graphics", "ssi" } };
+        _cleanup_free_ char *addresses = NULL;
         const char *path;
         int r;
 
@@ -560,6 +560,13 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 if (r < 0)
                         return log_bus_error(r, NULL, "Failed to parse the machine's devices");
         }
+        r = table_add_column(t, "Addresses");
+        if (r >= 0)
+                r = machine_addresses_text(bus, path, &addresses);
+        if (r >= 0)
+                r = table_add_string(t, addresses);
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to show the machine's addresses");
         return table_print(t, arg_json);
 }
 
@@ -704,6 +711,7 @@ static const Verb machine_verbs[] = {
         { "show",     1, 1, verb_show,   "machine show NAME|UUID" },
         { "xml",      1, 1, verb_xml,    "machine xml NAME|UUID" },
         { "set",      2, 8, verb_set,    "machine set NAME [--vcpus N] [--memory SIZE] [--autostart=yes|no]" },
+        { "addresses", 1, 3, verb_machine_addresses, "machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]" },
         {}
 };
 

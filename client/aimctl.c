@@ -204,11 +204,12 @@ static const Verb verbs[] = {
         { "checkpoint", 1, 2, verb_checkpoint, "checkpoint list|confirm|rollback [ID]" },
         { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
-        { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set ..." },
+        { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set|addresses ..." },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         { "broker",  0, 0,  verb_broker,  "broker" },
         { "events",  0, 6,  verb_events,  "events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] "
                                           "[--follow] [--json]", true },
+        { "deploy",  1, 2,  verb_deploy,  "deploy FILE [SECTION]" },
         {}
 };
 
@@ -276,12 +277,16 @@ static void help(void) {
                "  machine xml NAME                     Its libvirt domain XML\n"
                "  machine set NAME [--vcpus N] [--memory SIZE] [--autostart=yes|no]\n"
                "                                       Change its resources or autostart\n"
+               "  machine addresses NAME|UUID [--source=lease|agent|arp|dns|any]\n"
+               "                                       Its IP addresses (default: any source that has one)\n"
                "  monitor [--json]                     Print machine events as they come, until ^C\n"
                "  broker                               Show where this node's events go (Redis) and how it goes\n"
                "  events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] [--follow]\n"
                "                                       Print the fleet's events from the Redis stream (default:\n"
                "                                       where this node publishes, stream aim:events, all of it),\n"
                "                                       saying where a node's seq has a gap\n"
+               "  deploy FILE [SECTION]                Import the image of an erp5.recipe.kvm section,\n"
+               "                                       define and start its machine, say how to reach it\n"
                "\nOptions:\n"
                "  -h --help                            Show this help\n"
                "     --version                         Show the version\n"

@@ -49,8 +49,19 @@ int table_add_properties_except(Table *t, sd_bus_message *reply, const char * co
 /* aimctl-machine.c */
 int verb_machine(sd_bus *bus, int argc, char *argv[]);
 int verb_monitor(sd_bus *bus, int argc, char *argv[]);
+/* aimctl-machine.c: GetMachine(NAME|UUID) → its object path, kept in the reply *ret_reply. */
+int machine_path(sd_bus *bus, const char *id, sd_bus_message **ret_reply, const char **ret_path);
+/* aimctl-addresses.c: a machine's addresses from source as a table, or from any source as one line. */
+int machine_addresses_table(sd_bus *bus, const char *path, const char *source, Table **ret);
+int machine_addresses_text(sd_bus *bus, const char *path, char **ret);
+int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-image.c */
 int verb_image(sd_bus *bus, int argc, char *argv[]);
+/* Calls Images.<method>(a, b, options from argv's --checksum, --download-checksum, --overwrite,
+ * --decompress, --member) and follows the job to its end. */
+int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b, int argc, char *argv[]);
+/* aimctl-deploy.c */
+int verb_deploy(sd_bus *bus, int argc, char *argv[]);
 int verb_job(sd_bus *bus, int argc, char *argv[]);
 /* aimctl-events.c */
 int verb_broker(sd_bus *bus, int argc, char *argv[]);

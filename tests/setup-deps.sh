@@ -14,7 +14,7 @@ packages=(
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
         gzip xz-utils zstd bzip2 libarchive-tools strace openssl redis-server
-        linux-image-cloud-amd64 busybox-static
+        linux-image-cloud-amd64 busybox-static cpio
         # proofs: fuzzing (clang + libFuzzer), static analysis, memcheck
         clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 )

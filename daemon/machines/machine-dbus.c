@@ -7,6 +7,7 @@
 
 #include "broker/broker.h"
 #include "images/image.h"
+#include "machines/addresses.h"
 #include "machines/define-dbus.h"
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
@@ -144,6 +145,48 @@ DEFINE_METHOD(reset, MACHINE_RESET)
 DEFINE_METHOD(destroy, MACHINE_DESTROY)
 DEFINE_METHOD(suspend, MACHINE_SUSPEND)
 DEFINE_METHOD(resume, MACHINE_RESUME)
+
+static void reply_addresses(int r, const char *message, const AddressList *l, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssssu)");
+        for (size_t i = 0; r >= 0 && i < l->n; i++)
+                r = sd_bus_message_append(reply, "(ssssu)", l->items[i].interface, l->items[i].mac,
+                                          l->items[i].family, l->items[i].address, l->items[i].prefix);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        else {
+                (void) aim_error(&error, r, "%s", message ?: "Failed to look the machine's addresses up.");
+                r = sd_bus_reply_method_error(call, &error);
+        }
+        if (r < 0)
+                log_debug_errno(r, "Failed to reply to GetAddresses(): %m");
+}
+
+static int method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        AddressSource source;
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        source = address_source_from_string(s);
+        if (source < 0)
+                return aim_error(error, -EINVAL, "Argument 'source' must be lease, agent, arp, dns or any, not '%s'.", s);
+        r = machine_authorize(message, machine, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = machine_addresses_lookup(machine->virt, machine->uuid, source, reply_addresses, sd_bus_message_ref(message));
+        return machine_submitted(message, machine, r, error);
+}
 
 /* Undefine(a{sv} options): force, remove_images. */
 typedef struct UndefineCall {
@@ -332,6 +375,8 @@ static const sd_bus_vtable machine_vtable[] = {
                                 method_set_autostart, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetResources", SD_BUS_ARGS("a{sv}", spec), SD_BUS_NO_RESULT,
                                 method_set_resources, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetAddresses", SD_BUS_ARGS("s", source), SD_BUS_RESULT("a(ssssu)", addresses),
+                                method_get_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -70,7 +70,7 @@ static void error_silence(void *userdata, virErrorPtr e) {
 }
 
 /* libvirt's last error in this thread as a negative errno, and its message. */
-static int virt_last_error(char **reterr_message) {
+int virt_last_error(char **reterr_message) {
         virErrorPtr e = virGetLastError();
         int r;
 
@@ -1188,4 +1188,58 @@ int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t mem
         j->vcpus = vcpus;
         j->memory_kib = memory_kib;
         return call_submit(v, j);
+}
+
+typedef struct SubmitJob {
+        virConnectPtr conn;
+        VirtWorkFn work;
+        void (*done)(void *data);
+        void (*abandon)(void *data);
+        void *data;
+} SubmitJob;
+
+static void submit_work(void *data) {
+        SubmitJob *j = data;
+
+        j->work(j->conn, j->data);
+}
+
+static void submit_done(void *data) {
+        SubmitJob *j = data;
+
+        virConnectClose(j->conn);
+        j->done(j->data);
+        free(j);
+}
+
+static void submit_abandon(void *data) {
+        SubmitJob *j = data;
+
+        virConnectClose(j->conn);
+        j->abandon(j->data);
+        free(j);
+}
+
+int virt_submit(Virt *v, VirtWorkFn work, void (*done)(void *data), void (*abandon)(void *data), void *data) {
+        SubmitJob *j;
+        int r;
+
+        assert_return(v && work && done && abandon, -EINVAL);
+        if (!v->conn)
+                return -AIM_ENOTCONN;
+        j = calloc(1, sizeof(SubmitJob));
+        if (!j)
+                return -ENOMEM;
+        *j = (SubmitJob) { .conn = v->conn, .work = work, .done = done, .abandon = abandon, .data = data };
+        virConnectRef(j->conn);
+        r = worker_pool_submit(v->workers, submit_work, submit_done, submit_abandon, j);
+        if (r < 0) {
+                virConnectClose(j->conn);
+                free(j);
+        }
+        return r;
+}
+
+const char *virt_uri(const Virt *v) {
+        return v->uri;
 }

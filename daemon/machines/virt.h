@@ -108,3 +108,13 @@ int virt_machine_set_autostart(Virt *v, Machine *m, bool enabled, VirtReplyFn re
  * allows it; the Machine's sizes are read again before reply. */
 int virt_machine_set_resources(Virt *v, Machine *m, uint32_t vcpus, uint64_t memory_kib, VirtReplyFn reply,
                                void *userdata);
+
+/* libvirt's last error in this thread as a negative errno, and its message (may be NULL). */
+int virt_last_error(char **reterr_message);
+
+/* Runs work(conn, data) in a worker thread, holding its own reference on the connection, then
+ * done(data) in the loop's thread; if the daemon exits first, abandon(data) instead, in any thread.
+ * -AIM_ENOTCONN while disconnected. For calls that live in their own files (addresses.c). */
+typedef void (*VirtWorkFn)(virConnectPtr conn, void *data);
+int virt_submit(Virt *v, VirtWorkFn work, void (*done)(void *data), void (*abandon)(void *data), void *data);
+const char *virt_uri(const Virt *v);
