@@ -120,12 +120,12 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         r = vlan_object_path(v, &path);
         if (r < 0)
                 return r;
-        if (is_new)
+        if (is_new) {
                 (void) sd_bus_emit_object_added(m->bus, path);
-        if (is_new)
                 broker_publish_vlan(m->broker, "created", v->name, v->parent, v->tag, v->bridge,
-                                    (l = link_table_get_by_name(m->network->links, v->name)) ? operstate_to_string(l->operstate) : "notpresent");
-        else if (had_conflict)
+                                    (l = link_table_get_by_name(m->network->links, v->name)) ?
+                                    operstate_to_string(l->operstate) : "notpresent");
+        } else if (had_conflict)
                 (void) sd_bus_emit_properties_changed(m->bus, path, VLAN_INTERFACE, "Conflict", NULL);
         return sd_bus_reply_method_return(message, "o", path);
 }
