@@ -139,7 +139,11 @@ static void broker_disconnect(Broker *b) {
 
 /* ---- the sd-event adapter for redisAsyncContext ---- */
 
-static void ev_update(Broker *b) {
+static void ev_update(Broker *b, uint32_t events) {
+        /* hiredis asks for write interest with every command: only a change reaches sd-event. */
+        if (events == b->io_events)
+                return;
+        b->io_events = events;
         if (!b->io)
                 return;
         if (b->io_events != 0)
@@ -150,29 +154,25 @@ static void ev_update(Broker *b) {
 static void ev_add_read(void *privdata) {
         Broker *b = privdata;
 
-        b->io_events |= EPOLLIN;
-        ev_update(b);
+        ev_update(b, b->io_events | EPOLLIN);
 }
 
 static void ev_del_read(void *privdata) {
         Broker *b = privdata;
 
-        b->io_events &= ~EPOLLIN;
-        ev_update(b);
+        ev_update(b, b->io_events & ~EPOLLIN);
 }
 
 static void ev_add_write(void *privdata) {
         Broker *b = privdata;
 
-        b->io_events |= EPOLLOUT;
-        ev_update(b);
+        ev_update(b, b->io_events | EPOLLOUT);
 }
 
 static void ev_del_write(void *privdata) {
         Broker *b = privdata;
 
-        b->io_events &= ~EPOLLOUT;
-        ev_update(b);
+        ev_update(b, b->io_events & ~(uint32_t) EPOLLOUT);
 }
 
 static void ev_cleanup(void *privdata) {
