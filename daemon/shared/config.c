@@ -12,8 +12,10 @@
 
 typedef enum KeyType {
         KEY_STRING,
+        KEY_PATH,
         KEY_PORT,
         KEY_JOBS,
+        KEY_SECONDS,
         KEY_OBSOLETE,
 } KeyType;
 
@@ -32,6 +34,8 @@ static const Key keys[] = {
         { "rimp",    "repository", KEY_STRING, offsetof(Config, repository) },
         { "rimp",    "datastore",  KEY_STRING, offsetof(Config, datastore) },
         { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs) },
+        { "rimp",    "caFile",     KEY_PATH,   offsetof(Config, ca_file) },
+        { "rimp",    "pullStallSeconds", KEY_SECONDS, offsetof(Config, pull_stall_seconds) },
         { "server",  "port",       KEY_OBSOLETE, 0, "aimd is reached over D-Bus, it listens on no TCP port" },
         { "vlan",    "ifconfigCmd", KEY_OBSOLETE, 0, "links are configured over netlink, no command is run" },
         { "vlan",    "vconfigCmd", KEY_OBSOLETE, 0, "VLANs are created over netlink, no command is run" },
@@ -46,6 +50,7 @@ int config_init(Config *c) {
                 .repository = strdup("/opt/vm_repository"),
                 .datastore = strdup("/var/lib/virt"),
                 .max_jobs = 4,
+                .pull_stall_seconds = 30,
                 .state_dir = strdup("/var/lib/aim"),
         };
         if (!c->uri || !c->redis_host || !c->repository || !c->datastore || !c->state_dir) {
@@ -60,6 +65,7 @@ void config_done(Config *c) {
         free(c->redis_host);
         free(c->repository);
         free(c->datastore);
+        free(c->ca_file);
         free(c->state_dir);
         strv_free(c->notices);
         *c = (Config) {};
@@ -138,6 +144,11 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                 if (value[0] == 0)
                         return error_at(ret_error, filename, line, "[%s] %s must not be empty", k->section, k->name);
                 return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+        case KEY_PATH:
+                if (value[0] != '/')
+                        return error_at(ret_error, filename, line, "[%s] %s must be an absolute path, not '%s'",
+                                        k->section, k->name, value);
+                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
         case KEY_PORT:
                 if (parse_uint(value, 1, 65535, field) < 0)
                         return error_at(ret_error, filename, line, "[%s] %s must be a port number 1..65535, not '%s'",
@@ -146,6 +157,11 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
         case KEY_JOBS:
                 if (parse_uint(value, 1, 64, field) < 0)
                         return error_at(ret_error, filename, line, "[%s] %s must be a number 1..64, not '%s'",
+                                        k->section, k->name, value);
+                return 0;
+        case KEY_SECONDS:
+                if (parse_uint(value, 1, 3600, field) < 0)
+                        return error_at(ret_error, filename, line, "[%s] %s must be a number of seconds 1..3600, not '%s'",
                                         k->section, k->name, value);
                 return 0;
         case KEY_OBSOLETE:

@@ -33,6 +33,8 @@ static void test_defaults(void **state) {
         assert_string_equal(c.state_dir, "/var/lib/aim");
         assert_int_equal(c.redis_port, 6379);
         assert_int_equal(c.max_jobs, 4);
+        assert_null(c.ca_file);
+        assert_int_equal(c.pull_stall_seconds, 30);
         assert_null(c.notices);
         config_done(&c);
 }
@@ -87,6 +89,17 @@ static void test_empty_file_keeps_defaults(void **state) {
         config_done(&c);
 }
 
+static void test_pull_keys(void **state) {
+        _cleanup_free_ char *error = NULL;
+        Config c;
+
+        assert_int_equal(parse(&c, "[rimp]\ncaFile = \"/etc/aim/ca.pem\"\npullStallSeconds = 5\n", &error), 0);
+        assert_null(error);
+        assert_string_equal(c.ca_file, "/etc/aim/ca.pem");
+        assert_int_equal(c.pull_stall_seconds, 5);
+        config_done(&c);
+}
+
 static void test_crlf_and_whitespace(void **state) {
         _cleanup_free_ char *error = NULL;
         Config c;
@@ -130,6 +143,11 @@ static const Bad bad[] = {
         { "# comment\n; comment\n\n[rimp]\nmaxJobs = 5 x\n", "aim.ini:5: [rimp] maxJobs must be a number 1..64, not '5 x'" },
         { "[rimp]\nmaxJobs = +5\n", "aim.ini:2: [rimp] maxJobs must be a number 1..64, not '+5'" },
         { "[rimp]\nrepository = \"\"\n", "aim.ini:2: [rimp] repository must not be empty" },
+        { "[rimp]\ncaFile = ca.pem\n", "aim.ini:2: [rimp] caFile must be an absolute path, not 'ca.pem'" },
+        { "[rimp]\ncaFile =\n", "aim.ini:2: [rimp] caFile must be an absolute path, not ''" },
+        { "[rimp]\npullStallSeconds = 0\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '0'" },
+        { "[rimp]\npullStallSeconds = 3601\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '3601'" },
+        { "[rimp]\npullStallSeconds = 5s\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '5s'" },
 };
 
 static void test_malformed(void **state) {
@@ -185,6 +203,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_aim_file),
                 cmocka_unit_test(test_empty_file_keeps_defaults),
+                cmocka_unit_test(test_pull_keys),
                 cmocka_unit_test(test_crlf_and_whitespace),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_nul_byte),
