@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
-export AIMD=$build/daemon/aimd AIMCTL=$build/client/aimctl AIM_SRCDIR=$PWD AIM_BUILDDIR=$build
+export AIMD=$build/daemon/aimd AIMD_WORKER=$build/daemon/aimd-worker AIMCTL=$build/client/aimctl AIM_SRCDIR=$PWD AIM_BUILDDIR=$build
 N=${N:-5}
 . tests/integration/lib.sh
 aim_enter_mount_ns "$@"

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "images/archive.h"
+#include "util/message.h"
+#include "util/string-table.h"
 
 #define READ_BLOCK (1U * 1024 * 1024)
 
@@ -24,9 +26,7 @@ static const char * const archive_kind_table[_ARCHIVE_KIND_MAX] = {
         [ARCHIVE_TAR] = "tar",
 };
 
-const char *archive_kind_to_string(ArchiveKind k) {
-        return k >= 0 && k < _ARCHIVE_KIND_MAX ? archive_kind_table[k] : "";
-}
+DEFINE_STRING_TABLE_LOOKUP(archive_kind, ArchiveKind);
 
 ArchiveKind archive_probe(const uint8_t *h, size_t n) {
         static const struct { ArchiveKind kind; const char *magic; size_t size; } magics[] = {
@@ -121,16 +121,6 @@ static int source_drain(Source *s) {
         }
 }
 
-static int fail(int r, char *message, size_t n, const char *format, ...) _printf_(4, 5);
-static int fail(int r, char *message, size_t n, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        vsnprintf(message, n, format, ap);
-        va_end(ap);
-        return r;
-}
-
 static const char *entry_name(struct archive_entry *e) {
         const char *name = archive_entry_pathname(e) ?: "";
 
@@ -140,7 +130,7 @@ static const char *entry_name(struct archive_entry *e) {
 }
 
 /* Moves to the entry to unpack: the member asked for, or the first disk image. */
-static int find_member(struct archive *a, Source *s, struct archive_entry **ret, char *message, size_t n) {
+static int find_member(struct archive *a, Source *s, struct archive_entry **ret, char **reterr_message) {
         const char *member = s->o->member;
         struct archive_entry *e;
         int k;
@@ -158,22 +148,22 @@ static int find_member(struct archive *a, Source *s, struct archive_entry **ret,
                 }
         }
         if (s->error < 0)
-                return fail(s->error, message, n, "%s", archive_error_string(a) ?: strerror(-s->error));
+                return message_set(reterr_message, s->error, "%s", archive_error_string(a) ?: strerror(-s->error));
         if (k == ARCHIVE_EOF) {
                 if (member)
-                        return fail(-ENOENT, message, n, "The archive has no member '%s'", member);
-                return fail(-ENOENT, message, n, "The archive contains no disk image");
+                        return message_set(reterr_message, -ENOENT, "The archive has no member '%s'", member);
+                return message_set(reterr_message, -ENOENT, "The archive contains no disk image");
         }
-        return fail(-EPROTO, message, n, "Corrupt archive: %s", archive_error_string(a) ?: "unreadable header");
+        return message_set(reterr_message, -EPROTO, "Corrupt archive: %s", archive_error_string(a) ?: "unreadable header");
 }
 
 static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, int fdout,
-                        char *message, size_t n) {
+                        char **reterr_message) {
         uint64_t end = 0, max = s->o->max_size;
         int k, r;
 
         if (archive_entry_size_is_set(e) && max > 0 && (uint64_t) archive_entry_size(e) > max)
-                return fail(-EFBIG, message, n, "The unpacked image (%" PRIi64 " bytes) exceeds the bound of %" PRIu64 " bytes",
+                return message_set(reterr_message, -EFBIG, "The unpacked image (%" PRIi64 " bytes) exceeds the bound of %" PRIu64 " bytes",
                             (int64_t) archive_entry_size(e), max);
         for (;;) {
                 const void *p;
@@ -185,22 +175,22 @@ static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, i
                         break;
                 if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
                         if (s->error < 0)
-                                return fail(s->error, message, n, "%s", strerror(-s->error));
-                        return fail(-EPROTO, message, n, "Corrupt archive: %s",
+                                return message_set(reterr_message, s->error, "%s", strerror(-s->error));
+                        return message_set(reterr_message, -EPROTO, "Corrupt archive: %s",
                                     archive_error_string(a) ?: "unreadable data");
                 }
                 if (offset < 0 || (max > 0 && ((uint64_t) offset > max || size > max - (uint64_t) offset)))
-                        return fail(-EFBIG, message, n, "The unpacked image exceeds the bound of %" PRIu64 " bytes "
+                        return message_set(reterr_message, -EFBIG, "The unpacked image exceeds the bound of %" PRIu64 " bytes "
                                     "(a decompression bomb?)", max);
                 r = write_sparse(fdout, p, size, (uint64_t) offset);
                 if (r < 0)
-                        return fail(r, message, n, "Failed to write the image: %s", strerror(-r));
+                        return message_set(reterr_message, r, "Failed to write the image: %s", strerror(-r));
                 end = MAX(end, (uint64_t) offset + size);
         }
         if (archive_entry_size_is_set(e))
                 end = MAX(end, (uint64_t) archive_entry_size(e));
         if (ftruncate(fdout, (off_t) end) < 0)
-                return fail(negative_errno(), message, n, "Failed to size the image: %m");
+                return message_set(reterr_message, negative_errno(), "Failed to size the image: %m");
         return 0;
 }
 
@@ -252,7 +242,7 @@ static int stream_is_tar(int fdin, bool *ret) {
         return r;
 }
 
-int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, size_t n) {
+int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_message) {
         struct archive *a = NULL;
         struct archive_entry *e = NULL;
         struct stat st;
@@ -261,40 +251,40 @@ int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, 
         int r;
 
         if (fstat(fdin, &st) < 0)
-                return fail(negative_errno(), message, n, "Failed to stat the source: %m");
+                return message_set(reterr_message, negative_errno(), "Failed to stat the source: %m");
         s.size = (uint64_t) st.st_size;
         s.buffer = malloc(READ_BLOCK);
         a = archive_read_new();
         if (!s.buffer || !a) {
-                r = fail(-ENOMEM, message, n, "Out of memory");
+                r = message_set(reterr_message, -ENOMEM, "Out of memory");
                 goto finish;
         }
         r = stream_is_tar(fdin, &tar);
         if (r == -EPROTO) {
-                fail(r, message, n, "Corrupt archive: cannot decompress its start");
+                message_set(reterr_message, r, "Corrupt archive: cannot decompress its start");
                 goto finish;
         }
         if (r < 0) {
-                fail(r, message, n, "Failed to examine the archive: %s", strerror(-r));
+                message_set(reterr_message, r, "Failed to examine the archive: %s", strerror(-r));
                 goto finish;
         }
         if (add_filters(a) < 0 ||
             (tar ? archive_read_support_format_tar(a) : archive_read_support_format_raw(a)) != ARCHIVE_OK) {
-                r = fail(-EOPNOTSUPP, message, n, "libarchive lacks a filter: %s", archive_error_string(a) ?: "");
+                r = message_set(reterr_message, -EOPNOTSUPP, "libarchive lacks a filter: %s", archive_error_string(a) ?: "");
                 goto finish;
         }
         if (archive_read_open(a, &s, NULL, source_read, NULL) != ARCHIVE_OK) {
-                r = s.error < 0 ? fail(s.error, message, n, "%s", strerror(-s.error))
-                                : fail(-EPROTO, message, n, "Corrupt archive: %s", archive_error_string(a) ?: "");
+                r = s.error < 0 ? message_set(reterr_message, s.error, "%s", strerror(-s.error))
+                                : message_set(reterr_message, -EPROTO, "Corrupt archive: %s", archive_error_string(a) ?: "");
                 goto finish;
         }
-        r = find_member(a, &s, &e, message, n);
+        r = find_member(a, &s, &e, reterr_message);
         if (r >= 0)
-                r = unpack_entry(a, &s, e, fdout, message, n);
+                r = unpack_entry(a, &s, e, fdout, reterr_message);
         if (r >= 0) {
                 r = source_drain(&s);
                 if (r < 0)
-                        fail(r, message, n, "Failed to read the source: %s", strerror(-r));
+                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
         }
 finish:
         archive_read_free(a);

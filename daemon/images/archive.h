@@ -25,6 +25,7 @@ typedef enum ArchiveKind {
 
 ArchiveKind archive_probe(const uint8_t *header, size_t n);
 const char *archive_kind_to_string(ArchiveKind k);
+ArchiveKind archive_kind_from_string(const char *s);
 
 typedef struct ArchiveOptions {
         const char *member;             /* the file to take from a tar; NULL: the first disk image */
@@ -35,8 +36,8 @@ typedef struct ArchiveOptions {
 } ArchiveOptions;
 
 /* Unpacks the image in fdin into fdout (a new, empty file), keeping zero blocks as holes. Corrupt,
- * truncated or hostile input fails with a negative errno and a description in message. */
-int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char *message, size_t n_message);
+ * truncated or hostile input fails with a negative errno and a description. */
+int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_message);
 
 /* True if a tar member's name looks like a disk image rather than OVF metadata. */
 bool archive_member_is_disk(const char *name);

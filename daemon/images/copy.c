@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "images/copy.h"
+#include "util/string-table.h"
 
 /* One system call moves at most this much, so that cancellation and progress stay responsive. */
 #define COPY_CHUNK (16U * 1024 * 1024)
@@ -31,18 +32,7 @@ static const char * const copy_method_table[_COPY_METHOD_MAX] = {
         [COPY_METHOD_ARCHIVE] = "archive",
 };
 
-const char *copy_method_to_string(CopyMethod m) {
-        if (m < 0 || m >= _COPY_METHOD_MAX)
-                return "";
-        return copy_method_table[m];
-}
-
-CopyMethod copy_method_from_string(const char *s) {
-        for (int i = 0; i < _COPY_METHOD_MAX; i++)
-                if (s && streq(copy_method_table[i], s))
-                        return i;
-        return _COPY_METHOD_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(copy_method, CopyMethod);
 
 /* ---- checksums ---- */
 

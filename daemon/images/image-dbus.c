@@ -12,6 +12,7 @@
 #include "shared/bus-util.h"
 #include "shared/errors.h"
 #include "images/image-dbus.h"
+#include "images/image.h"
 #include "shared/log.h"
 #include "util/strv.h"
 #include "util/valid.h"
@@ -158,18 +159,19 @@ static void on_job_finished(Job *j, void *userdata) {
         int r;
 
         if (j->state == JOB_DONE)
-                log_info("Job %u (%s %s → %s) done by %s.", j->id, job_type_to_string(j->type), j->source, j->target,
-                         copy_method_to_string(j->method));
+                log_info("Job %u (%s %s → %s) done by %s%s%s.", j->id, job_type_to_string(j->type), j->source,
+                         j->target, strempty(copy_method_to_string(j->method)), j->checksum ? ", " : "",
+                         strempty(j->checksum));
         else
                 log_notice("Job %u (%s %s → %s) %s: %s", j->id, job_type_to_string(j->type), j->source, j->target,
-                           result, j->message);
+                           result, strempty(j->message));
 
         if (j->state == JOB_DONE && j->type == JOB_IMPORT &&
             sd_bus_path_encode(IMAGE_PATH_PREFIX, j->target, &image) >= 0)
                 (void) sd_bus_emit_interfaces_added(m->bus, image, IMAGE_INTERFACE, NULL);
         (void) sd_bus_emit_interfaces_removed(m->bus, j->object_path, JOB_INTERFACE, NULL);
         r = sd_bus_emit_signal(m->bus, NODE_OBJECT_PATH, IMAGES_INTERFACE, "JobRemoved", "uoss", j->id,
-                               j->object_path, result, j->state == JOB_DONE ? "" : j->message);
+                               j->object_path, result, j->state == JOB_DONE ? "" : strempty(j->message));
         if (r < 0)
                 log_warning_errno(r, "Failed to signal the end of job %u: %m", j->id);
 }
@@ -222,6 +224,27 @@ static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error 
         return 0;
 }
 
+/* The worker's request (worker/protocol.h) for the options; type= is job_submit()'s. */
+static int build_request(const CopyRequest *o, const char *name, WorkerRecord *ret) {
+        _cleanup_(worker_record_done) WorkerRecord req = {};
+        int r;
+
+        r = worker_record_add(&req, "name", name);
+        if (r >= 0)
+                r = worker_record_add(&req, "overwrite", yes_no(o->overwrite));
+        if (r >= 0)
+                r = worker_record_add(&req, "decompress", o->decompress);
+        if (r >= 0 && o->member)
+                r = worker_record_add(&req, "member", o->member);
+        if (r >= 0 && o->checksum)
+                r = worker_record_add(&req, "checksum", o->checksum);
+        if (r < 0)
+                return r;
+        *ret = req;
+        req = (WorkerRecord) {};
+        return 0;
+}
+
 static int submit(Manager *m, sd_bus_message *message, JobType type, const char *source, const char *target,
                   const CopyRequest *o, sd_bus_error *error) {
         Images *im = m->images;
@@ -229,32 +252,22 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         const char *target_root = type == JOB_IMPORT ? m->config.datastore : m->config.repository;
         const char *source_arg = type == JOB_IMPORT ? "source" : "name";
         const char *target_arg = type == JOB_IMPORT ? "name" : "target";
-        _cleanup_(image_copy_done) ImageCopy c;
-        _cleanup_free_ char *destination = NULL;
+        _cleanup_(worker_record_done) WorkerRecord request = {};
+        _cleanup_close_ int source_fd = -EBADF, dir_fd = -EBADF;
+        _cleanup_free_ char *destination = NULL, *name = NULL;
         const char *why = NULL;
         struct stat st;
         Job *j, *other;
         int r;
 
-        image_copy_init(&c);
-        c.overwrite = o->overwrite;
-        c.decompress = streq_ptr(o->decompress, "auto");
-        if (o->checksum)
-                (void) checksum_parse(o->checksum, &c.checksum);       /* validated by the caller */
-        if (o->member) {
-                c.member = strdup(o->member);
-                if (!c.member)
-                        return -ENOMEM;
-        }
-
-        r = image_open_source(source_root, source, &c.source_fd, &why);
+        r = image_open_source(source_root, source, &source_fd, &why);
         if (r == -EINVAL)
                 return aim_error(error, r, "Invalid %s '%s': %s", source_arg, source, why);
         if (r == -ENOENT)
                 return aim_error(error, -AIM_ENOTFOUND, "Invalid %s '%s': %s", source_arg, source, why);
         if (r < 0)
                 return aim_error(error, r, "Failed to open %s '%s'", source_arg, source);
-        r = image_open_target(target_root, target, &c.dir_fd, &c.name, &why);
+        r = image_open_target(target_root, target, &dir_fd, &name, &why);
         if (r == -EINVAL)
                 return aim_error(error, r, "Invalid %s '%s': %s", target_arg, target, why);
         if (r == -ENOENT)
@@ -262,18 +275,22 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         if (r < 0)
                 return aim_error(error, r, "Failed to open the folder of %s '%s'", target_arg, target);
 
-        r = destination_key(c.dir_fd, c.name, &destination);
+        r = destination_key(dir_fd, name, &destination);
         if (r < 0)
                 return aim_error(error, r, "Failed to examine the folder of %s '%s'", target_arg, target);
         other = hashmap_get(im->queue->destinations, destination);
         if (other)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing '%s' already", other->id, target);
-        if (!c.overwrite && fstatat(c.dir_fd, c.name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+        if (!o->overwrite && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                 return aim_error(error, -AIM_EEXIST, "The %s '%s' exists; pass overwrite to replace it", target_arg, target);
 
-        r = job_submit(im->queue, type, source, target, destination, &c, &j);
+        r = build_request(o, name, &request);
         if (r < 0)
                 return aim_error(error, r, "Failed to create the job");
+        r = job_submit(im->queue, type, source, target, destination, &request, source_fd, dir_fd, &j);
+        if (r < 0)
+                return aim_error(error, r, "Failed to create the job");
+        source_fd = dir_fd = -EBADF;    /* the job's */
         r = sd_bus_path_encode(JOB_PATH_PREFIX, j->id_string, &j->object_path);
         if (r < 0) {
                 job_cancel(j);

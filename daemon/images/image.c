@@ -17,6 +17,7 @@
 #include "images/archive.h"
 #include "shared/errors.h"
 #include "images/image.h"
+#include "util/message.h"
 #include "util/valid.h"
 
 const char *image_format_from_header(const uint8_t *h, size_t n) {
@@ -210,17 +211,23 @@ void image_copy_done(ImageCopy *c) {
         image_copy_init(c);
 }
 
-static int say(int r, char *message, size_t n, const char *format, ...) _printf_(4, 5);
-static int say(int r, char *message, size_t n, const char *format, ...) {
+/* Fails with r and the sentence: the formatted text, then the errno's (a mismatch says it all). */
+static int say(int r, char **reterr_message, const char *format, ...) _printf_(3, 4);
+static int say(int r, char **reterr_message, const char *format, ...) {
+        _cleanup_free_ char *text = NULL;
         va_list ap;
         int k;
 
+        if (!reterr_message)
+                return r;
         va_start(ap, format);
-        k = vsnprintf(message, n, format, ap);
+        k = vasprintf(&text, format, ap);
         va_end(ap);
-        if (k >= 0 && (size_t) k < n && r < 0 && r != -AIM_ECHECKSUM)
-                snprintf(message + k, n - k, ": %s", strerror(-r));
-        return r;
+        if (k < 0)
+                return message_set(reterr_message, r, "%s", strerror(-r));
+        if (r == -AIM_ECHECKSUM)
+                return message_set(reterr_message, r, "%s", text);
+        return message_set(reterr_message, r, "%s: %s", text, strerror(-r));
 }
 
 static int random_name(char *buf, size_t n) {
@@ -270,7 +277,7 @@ static uint64_t unpack_bound(int dirfd) {
         return (uint64_t) sv.f_blocks * sv.f_frsize;
 }
 
-int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char *message, size_t n) {
+int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char **reterr_message) {
         uint8_t header[ARCHIVE_PROBE_SIZE];
         ArchiveKind kind = ARCHIVE_NONE;
         CopyMethod method;
@@ -281,17 +288,17 @@ int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char *message, size_t 
         if (c->checksum.algorithm[0]) {
                 r = hasher_new(c->checksum.algorithm, &c->copy.hasher);
                 if (r < 0)
-                        return say(r, message, n, "Failed to set up the %s digest", c->checksum.algorithm);
+                        return say(r, reterr_message, "Failed to set up the %s digest", c->checksum.algorithm);
         }
         if (c->decompress) {
                 k = pread(c->source_fd, header, sizeof(header), 0);
                 if (k < 0)
-                        return say(negative_errno(), message, n, "Failed to read the source");
+                        return say(negative_errno(), reterr_message, "Failed to read the source");
                 kind = archive_probe(header, (size_t) k);
         }
         r = make_temporary(c);
         if (r < 0)
-                return say(r, message, n, "Failed to create the new file");
+                return say(r, reterr_message, "Failed to create the new file");
 
         if (kind != ARCHIVE_NONE) {
                 ArchiveOptions o = {
@@ -302,16 +309,16 @@ int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char *message, size_t 
                         .userdata = c->copy.userdata,
                 };
 
-                r = archive_unpack(c->source_fd, c->tmp_fd, &o, message, n);
+                r = archive_unpack(c->source_fd, c->tmp_fd, &o, reterr_message);
                 if (r < 0)
                         return r;
                 method = COPY_METHOD_ARCHIVE;
         } else {
                 r = copy_file(c->source_fd, c->tmp_fd, &c->copy, &method);
                 if (r == -ECANCELED)
-                        return say(r, message, n, "Cancelled");
+                        return say(r, reterr_message, "Cancelled");
                 if (r < 0)
-                        return say(r, message, n, "Failed to copy");
+                        return say(r, reterr_message, "Failed to copy");
         }
 
         if (c->copy.hasher) {
@@ -319,13 +326,13 @@ int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char *message, size_t 
 
                 r = hasher_final(c->copy.hasher, &got);
                 if (r < 0)
-                        return say(r, message, n, "Failed to finish the digest");
+                        return say(r, reterr_message, "Failed to finish the digest");
                 if (got.size != c->checksum.size || memcmp(got.digest, c->checksum.digest, got.size) != 0) {
                         checksum_format(&c->checksum, want, sizeof(want));
                         checksum_format(&got, have, sizeof(have));
-                        snprintf(message, n, "Checksum mismatch: expected %s, got %s", want, have);
-                        return -AIM_ECHECKSUM;
+                        return say(-AIM_ECHECKSUM, reterr_message, "Checksum mismatch: expected %s, got %s", want, have);
                 }
+                c->digest = got;
         }
         *ret_method = method;
         return 0;
@@ -343,7 +350,7 @@ static int link_tmpfile(int fd, int dirfd, const char *name) {
         return linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? negative_errno() : 0;
 }
 
-int image_copy_publish(ImageCopy *c, char *message, size_t n) {
+int image_copy_publish(ImageCopy *c, char **reterr_message) {
         char name[sizeof(IMAGE_TEMP_PREFIX) + 17];
         int r;
 
@@ -355,14 +362,14 @@ int image_copy_publish(ImageCopy *c, char *message, size_t n) {
         if (!c->tmp_name) {
                 r = random_name(name, sizeof(name));
                 if (r < 0)
-                        return say(r, message, n, "Failed to name the new file");
+                        return say(r, reterr_message, "Failed to name the new file");
                 r = link_tmpfile(c->tmp_fd, c->dir_fd, name);
                 if (r < 0)
-                        return say(r, message, n, "Failed to link the new file");
+                        return say(r, reterr_message, "Failed to link the new file");
                 c->tmp_name = strdup(name);
                 if (!c->tmp_name) {
                         (void) unlinkat(c->dir_fd, name, 0);
-                        return say(-ENOMEM, message, n, "Failed to publish");
+                        return say(-ENOMEM, reterr_message, "Failed to publish");
                 }
         }
         r = renameat2(c->dir_fd, c->tmp_name, c->dir_fd, c->name, c->overwrite ? 0 : RENAME_NOREPLACE);
@@ -377,9 +384,9 @@ int image_copy_publish(ImageCopy *c, char *message, size_t n) {
                 c->tmp_name = (free(c->tmp_name), NULL);
 finish:
         if (r == -EEXIST)
-                return say(r, message, n, "Image '%s' appeared meanwhile; not replaced (overwrite is false)", c->name);
+                return say(r, reterr_message, "Image '%s' appeared meanwhile; not replaced (overwrite is false)", c->name);
         if (r < 0)
-                return say(r, message, n, "Failed to publish '%s'", c->name);
+                return say(r, reterr_message, "Failed to publish '%s'", c->name);
         return 0;
 }
 

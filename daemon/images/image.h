@@ -41,6 +41,7 @@ typedef struct ImageCopy {
         bool decompress;                /* decompress=auto: unpack what archive_probe() recognises */
         char *member;
         Checksum checksum;              /* algorithm "" when none is asked for */
+        Checksum digest;                /* what the written bytes gave, once verified */
         CopyOptions copy;               /* progress, disabled methods; the hasher is set here */
 
         int tmp_fd;                     /* the file being written; invisible until published */
@@ -50,12 +51,12 @@ typedef struct ImageCopy {
 void image_copy_init(ImageCopy *c);
 void image_copy_done(ImageCopy *c);
 
-/* Writes the source into a new invisible file in the destination folder and verifies it. On
- * failure returns a negative errno and says what failed in message. */
-int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char *message, size_t n);
+/* Writes the source into a new invisible file in the destination folder and verifies it; on
+ * success c->digest is the digest of what was written (when a checksum was asked for). */
+int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char **reterr_message);
 /* Gives the verified file its final name: atomically, and never over an existing image unless
  * overwrite was asked for (-EEXIST). */
-int image_copy_publish(ImageCopy *c, char *message, size_t n);
+int image_copy_publish(ImageCopy *c, char **reterr_message);
 
 /* Removes the temporary files a killed worker left in dirfd. Returns how many. */
 int image_remove_temporaries(int dirfd);

@@ -1,30 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* job.c — copy jobs: one worker process each, watched by sd-event; queue, cancel, rate-limited updates */
+/* job.c — copy jobs: one exec'd aimd-worker each, watched by sd-event; queue, cancel, rate-limited updates */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "shared/errors.h"
 #include "images/job.h"
+#include "util/message.h"
+#include "util/string-table.h"
 
 /* A worker that ignores SIGTERM this long after a cancel is killed. */
 #define JOB_KILL_TIMEOUT_USEC (10U * 1000 * 1000)
-/* Workers report progress at most this often; the daemon then rate-limits its signals. */
-#define WORKER_REPORT_INTERVAL_NSEC (50U * 1000 * 1000)
-/* Bound of a worker's CPU time: a hostile archive cannot spin forever. */
-#define WORKER_CPU_SECONDS (2 * 3600)
+/* The exit status of a child whose execve() of aimd-worker failed. */
+#define EXIT_EXEC_FAILED 127
 
 static const char * const job_type_table[_JOB_TYPE_MAX] = {
         [JOB_IMPORT] = "import",
         [JOB_EXPORT] = "export",
 };
+
+DEFINE_STRING_TABLE_LOOKUP(job_type, JobType);
 
 static const char * const job_state_table[_JOB_STATE_MAX] = {
         [JOB_QUEUED] = "queued",
@@ -34,117 +36,7 @@ static const char * const job_state_table[_JOB_STATE_MAX] = {
         [JOB_CANCELLED] = "cancelled",
 };
 
-const char *job_type_to_string(JobType t) {
-        return t >= 0 && t < _JOB_TYPE_MAX ? job_type_table[t] : "";
-}
-
-const char *job_state_to_string(JobState s) {
-        return s >= 0 && s < _JOB_STATE_MAX ? job_state_table[s] : "";
-}
-
-/* What a worker tells the daemon; one record is one atomic write (less than PIPE_BUF). */
-typedef enum ReportKind {
-        REPORT_PROGRESS = 1,
-        REPORT_RESULT,
-} ReportKind;
-
-typedef struct Report {
-        uint32_t kind;
-        int32_t error;
-        int32_t method;
-        uint64_t done, total;
-        char message[256];
-} Report;
-
-/* ---- the worker (a child process) ---- */
-
-static volatile sig_atomic_t worker_cancelled = 0;
-
-typedef struct Worker {
-        int fd;
-        struct timespec last;
-} Worker;
-
-static void worker_on_sigterm(int sig) {
-        worker_cancelled = 1;
-}
-
-static void worker_send(Worker *w, const Report *r) {
-        /* A dead daemon means a dead worker (PDEATHSIG); nothing to do about a failed write. */
-        (void) !write(w->fd, r, sizeof(*r));
-}
-
-static int worker_progress(uint64_t done, uint64_t total, CopyMethod method, void *userdata) {
-        Worker *w = userdata;
-        struct timespec now;
-
-        if (worker_cancelled)
-                return -ECANCELED;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (done < total && (now.tv_sec - w->last.tv_sec) * 1000000000LL + (now.tv_nsec - w->last.tv_nsec) <
-            (long long) WORKER_REPORT_INTERVAL_NSEC)
-                return 0;
-        w->last = now;
-        worker_send(w, &(Report) { .kind = REPORT_PROGRESS, .method = method, .done = done, .total = total });
-        return 0;
-}
-
-static int worker_setup(pid_t parent) {
-        struct sigaction sa = { .sa_handler = worker_on_sigterm, .sa_flags = SA_RESTART };
-        struct rlimit cpu = { WORKER_CPU_SECONDS, WORKER_CPU_SECONDS + 10 };
-        sigset_t all;
-
-        /* Die with the daemon: an orphaned copy would publish behind the back of a new daemon. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                return -ESRCH;
-        (void) prctl(PR_SET_NAME, "aimd-copy");
-        if (sigaction(SIGTERM, &sa, NULL) < 0)
-                return negative_errno();
-        sa.sa_handler = SIG_DFL;
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGCHLD, &sa, NULL);
-        sigemptyset(&all);
-        if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
-                return negative_errno();
-        if (setrlimit(RLIMIT_CPU, &cpu) < 0)
-                return negative_errno();
-        return 0;
-}
-
-static _Noreturn void worker_run(Job *j, int fd, pid_t parent) {
-        Worker w = { .fd = fd };
-        Report result = { .kind = REPORT_RESULT, .method = _COPY_METHOD_INVALID };
-        CopyMethod method = _COPY_METHOD_INVALID;
-        sigset_t term;
-        int r;
-
-        r = worker_setup(parent);
-        if (r < 0)
-                _exit(EXIT_FAILURE);
-        j->copy.copy.progress = worker_progress;
-        j->copy.copy.userdata = &w;
-
-        r = image_copy_data(&j->copy, &method, result.message, sizeof(result.message));
-        if (r >= 0) {
-                /* A cancel either comes before the image is published or not at all. */
-                sigemptyset(&term);
-                sigaddset(&term, SIGTERM);
-                (void) sigprocmask(SIG_BLOCK, &term, NULL);
-                if (worker_cancelled)
-                        r = -ECANCELED;
-                else
-                        r = image_copy_publish(&j->copy, result.message, sizeof(result.message));
-        }
-        if (r == -ECANCELED)
-                snprintf(result.message, sizeof(result.message), "Cancelled");
-        result.error = r < 0 ? r : 0;
-        result.method = method;
-        image_copy_done(&j->copy);
-        worker_send(&w, &result);
-        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-}
-
-/* ---- the daemon's side ---- */
+DEFINE_STRING_TABLE_LOOKUP(job_state, JobState);
 
 static void job_start_queued(JobQueue *q);
 
@@ -161,15 +53,19 @@ static Job *job_free(Job *j) {
                 (void) waitpid(j->pid, NULL, 0);
         }
         sd_event_source_disable_unref(j->child_source);
-        sd_event_source_disable_unref(j->report_source);
+        sd_event_source_disable_unref(j->channel_source);
         sd_event_source_disable_unref(j->notify_timer);
         sd_event_source_disable_unref(j->kill_timer);
-        safe_close(j->report_fd);
-        image_copy_done(&j->copy);
+        safe_close(j->channel_fd);
+        safe_close(j->source_fd);
+        safe_close(j->dir_fd);
+        worker_record_done(&j->request);
         free(j->source);
         free(j->target);
         free(j->destination);
         free(j->object_path);
+        free(j->message);
+        free(j->checksum);
         free(j);
         return NULL;
 }
@@ -236,32 +132,74 @@ static void job_finish(Job *j, JobState state) {
         job_start_queued(q);
 }
 
-static void job_apply(Job *j, const Report *r) {
-        if (r->method >= 0 && r->method < _COPY_METHOD_MAX)
-                j->method = r->method;
-        if (r->kind == REPORT_PROGRESS) {
-                j->bytes_done = r->done;
-                j->bytes_total = r->total;
-        } else if (r->kind == REPORT_RESULT) {
-                j->have_result = true;
-                j->error = r->error;
-                memcpy(j->message, r->message, sizeof(j->message));
-                j->message[sizeof(j->message) - 1] = 0;
-        }
+/* Sets the failure text (a copy of message; NULL for none). */
+static void job_set_message(Job *j, const char *message) {
+        free(j->message);
+        j->message = message ? strdup(message) : NULL;
 }
 
+static int parse_u64(const char *s, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!s || s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end != 0)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Takes in what the worker said: a malformed report is -EBADMSG (the worker is not trusted to be
+ * well: it parses hostile archives). */
+static int job_apply(Job *j, const WorkerRecord *rec) {
+        const char *state = worker_record_get(rec, "state"), *method = worker_record_get(rec, "method");
+        uint64_t done = 0, total = 0, error = 0;
+        JobState s = job_state_from_string(state);
+
+        if (method && copy_method_from_string(method) < 0)
+                return -EBADMSG;
+        if (s == JOB_RUNNING) {
+                if (parse_u64(worker_record_get(rec, "done"), &done) < 0 ||
+                    parse_u64(worker_record_get(rec, "total"), &total) < 0)
+                        return -EBADMSG;
+                j->bytes_done = done;
+                j->bytes_total = total;
+        } else if (s == JOB_DONE || s == JOB_FAILED || s == JOB_CANCELLED) {
+                if (j->have_result)
+                        return -EBADMSG;
+                if (s != JOB_DONE && (parse_u64(worker_record_get(rec, "error"), &error) < 0 ||
+                                      error == 0 || error > 4095))
+                        return -EBADMSG;
+                j->have_result = true;
+                j->error = s == JOB_DONE ? 0 : s == JOB_CANCELLED ? -ECANCELED : -(int) error;
+                job_set_message(j, s == JOB_DONE ? NULL : worker_record_get(rec, "message"));
+                free(j->checksum);
+                j->checksum = s == JOB_DONE && worker_record_get(rec, "checksum") ?
+                              strdup(worker_record_get(rec, "checksum")) : NULL;
+        } else
+                return -EBADMSG;
+        if (method)
+                j->method = copy_method_from_string(method);
+        return 0;
+}
+
+/* Reads what the worker said: 1 once it closed its end, 0 for now, negative on failure. */
 static int read_reports(Job *j) {
-        Report r;
-
         for (;;) {
-                ssize_t k = read(j->report_fd, &r, sizeof(r));
+                _cleanup_(worker_record_done) WorkerRecord rec = {};
+                int r;
 
-                if (k < 0)
-                        return errno == EAGAIN ? 0 : negative_errno();
-                if (k == 0)
-                        return 1;       /* the worker is gone */
-                if ((size_t) k == sizeof(r))
-                        job_apply(j, &r);
+                r = worker_record_receive(j->channel_fd, &rec);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r <= 0)
+                        return r < 0 ? r : 1;
+                r = job_apply(j, &rec);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -271,12 +209,19 @@ static int job_read(Job *j) {
         int r;
 
         r = read_reports(j);
+        if (r < 0 && !j->have_result && j->pid > 0) {
+                /* A worker that talks nonsense is not one to wait for. */
+                (void) kill(j->pid, SIGKILL);
+                j->error = r == -EBADMSG ? -EPROTO : r;
+                job_set_message(j, r == -EBADMSG ? "The copy worker sent a malformed report" : NULL);
+                j->have_result = true;
+        }
         if (j->method != method)
                 j->queue->callbacks.method_changed(j, j->queue->userdata);
         return r;
 }
 
-static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_channel(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Job *j = userdata;
 
         if (job_read(j) != 0)
@@ -287,55 +232,101 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Job *j = userdata;
+        _cleanup_free_ char *message = NULL;
 
         j->pid = 0;     /* reaped by sd-event */
-        (void) job_read(j);
+        if (j->channel_source && sd_event_source_get_enabled(j->channel_source, NULL) > 0)
+                (void) job_read(j);
         if (!j->have_result) {
                 j->error = j->cancel_requested ? -ECANCELED : -EIO;
                 if (j->cancel_requested)
-                        snprintf(j->message, sizeof(j->message), "Cancelled");
+                        message = strdup("Cancelled");
                 else if (si->si_code != CLD_EXITED && si->si_status == SIGBUS)
-                        /* The hashing thread reads the source mapped: truncating it under the copy does this. */
-                        snprintf(j->message, sizeof(j->message), "The source shrank while it was being copied");
+                        /* The hasher reads the source mapped: truncating it under the copy does this. */
+                        message = strdup("The source shrank while it was being copied");
+                else if (si->si_code == CLD_EXITED && si->si_status == EXIT_EXEC_FAILED)
+                        (void) message_set(&message, 0, "The copy worker %s could not be executed",
+                                           j->queue->worker_path);
                 else if (si->si_code == CLD_EXITED)
-                        snprintf(j->message, sizeof(j->message), "The copy worker failed (exit status %i)", si->si_status);
+                        (void) message_set(&message, 0, "The copy worker failed (exit status %i)", si->si_status);
                 else
-                        snprintf(j->message, sizeof(j->message), "The copy worker was killed by signal %s",
-                                 strsignal(si->si_status));
+                        (void) message_set(&message, 0, "The copy worker was killed by signal %s",
+                                           strsignal(si->si_status));
+                job_set_message(j, message);
         }
         job_finish(j, j->error == 0 ? JOB_DONE : j->error == -ECANCELED ? JOB_CANCELLED : JOB_FAILED);
         return 0;
 }
 
+extern char **environ;
+
+/* In the child, between fork() and execve(): async-signal-safe calls only (the daemon has
+ * threads). fds[i] becomes fd i (-1: closed); everything above is closed. */
+static _Noreturn void exec_worker(const char *path, int fds[], int n, pid_t parent) {
+        char *argv[] = { (char *) "aimd-worker", NULL };
+        sigset_t none;
+
+        /* First out of the way: a dup2() onto a number that another of them still has would close it. */
+        for (int i = 0; i < n; i++)
+                if (fds[i] >= 0)
+                        fds[i] = fcntl(fds[i], F_DUPFD, n);
+        for (int i = 0; i < n; i++)
+                if (fds[i] < 0)
+                        (void) close(i);
+                else if (dup2(fds[i], i) < 0)
+                        _exit(EXIT_EXEC_FAILED);
+        if (syscall(SYS_close_range, (unsigned) n, ~0U, 0) < 0)
+                for (int fd = n; fd < 65536; fd++)
+                        (void) close(fd);
+        /* Die with the daemon: an orphaned copy would publish behind the back of a new daemon. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_EXEC_FAILED);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, environ);
+        _exit(EXIT_EXEC_FAILED);
+}
+
 static int job_start(Job *j) {
         JobQueue *q = j->queue;
-        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
-        int fds[2], r;
+        _cleanup_close_ int ours = -EBADF, theirs = -EBADF, null = -EBADF;
+        int pair[2], r;
         pid_t parent = getpid(), pid;
 
-        if (pipe2(fds, O_CLOEXEC) < 0)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
                 return negative_errno();
-        rfd = fds[0];
-        wfd = fds[1];
+        ours = pair[0];
+        theirs = pair[1];
+        /* The request waits in the socket for the worker: it is far smaller than the buffer. */
+        r = worker_record_send(ours, &j->request);
+        if (r < 0)
+                return r;
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return negative_errno();
+        /* fd 2 is the daemon's stderr if it has one: a closed 2 would become the worker's next file. */
+        int fds[WORKER_FD_MAX + 1] = {
+                null, null, fcntl(STDERR_FILENO, F_GETFD) >= 0 ? STDERR_FILENO : null,
+                [WORKER_FD_CHANNEL] = theirs, [WORKER_FD_TARGET] = j->dir_fd, [WORKER_FD_SOURCE] = j->source_fd,
+        };
+
         pid = fork();
         if (pid < 0)
                 return negative_errno();
-        if (pid == 0) {
-                safe_close(rfd);
-                worker_run(j, wfd, parent);
-        }
+        if (pid == 0)
+                exec_worker(q->worker_path, fds, (int) ELEMENTSOF(fds), parent);
         j->pid = pid;
         j->state = JOB_RUNNING;
         q->n_running++;
         /* The worker has what it needs; the daemon keeps no file of the copy open. */
-        image_copy_done(&j->copy);
+        j->source_fd = safe_close(j->source_fd);
+        j->dir_fd = safe_close(j->dir_fd);
+        worker_record_done(&j->request);
 
-        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
-                return negative_errno();
-        r = sd_event_add_io(q->event, &j->report_source, rfd, EPOLLIN, on_report, j);
+        r = sd_event_add_io(q->event, &j->channel_source, ours, EPOLLIN, on_channel, j);
         if (r < 0)
                 return r;
-        j->report_fd = TAKE_FD(rfd);
+        j->channel_fd = TAKE_FD(ours);
         r = sd_event_add_child(q->event, &j->child_source, pid, WEXITED, on_worker_exit, j);
         if (r < 0)
                 return r;
@@ -359,10 +350,12 @@ static void job_start_queued(JobQueue *q) {
                         return;
                 r = job_start(first);
                 if (r < 0) {
+                        _cleanup_free_ char *message = NULL;
+
                         /* The worker, if forked, is killed by job_free(); report the failure. */
                         first->error = r;
-                        snprintf(first->message, sizeof(first->message), "Failed to start the copy worker: %s",
-                                 strerror(-r));
+                        (void) message_set(&message, r, "Failed to start the copy worker: %s", strerror(-r));
+                        job_set_message(first, message);
                         job_finish(first, JOB_FAILED);
                         return;         /* job_finish() started the next ones */
                 }
@@ -370,12 +363,20 @@ static void job_start_queued(JobQueue *q) {
 }
 
 int job_submit(JobQueue *q, JobType type, const char *source, const char *target, const char *destination,
-               ImageCopy *copy, Job **ret) {
+               WorkerRecord *request, int source_fd, int dir_fd, Job **ret) {
         Job *j;
         int r;
 
+        assert_return(q, -EINVAL);
+        assert_return(type >= 0 && type < _JOB_TYPE_MAX, -EINVAL);
+        assert_return(source && target && destination && request && ret, -EINVAL);
+        assert_return(dir_fd >= 0, -EBADF);
+
         if (job_queue_busy(q, destination))
                 return -EBUSY;
+        r = worker_record_add(request, "type", job_type_to_string(type));
+        if (r < 0)
+                return r;
         j = calloc(1, sizeof(Job));
         if (!j)
                 return -ENOMEM;
@@ -383,13 +384,15 @@ int job_submit(JobQueue *q, JobType type, const char *source, const char *target
                 .id = ++q->last_id,
                 .type = type,
                 .method = _COPY_METHOD_INVALID,
-                .report_fd = -EBADF,
+                .channel_fd = -EBADF,
                 .source = strdup(source),
                 .target = strdup(target),
                 .destination = strdup(destination),
-                .copy = *copy,
+                .request = *request,
+                .source_fd = source_fd,
+                .dir_fd = dir_fd,
         };
-        image_copy_init(copy);          /* ours now */
+        *request = (WorkerRecord) {};   /* ours now, with the fds */
         snprintf(j->id_string, sizeof(j->id_string), "%u", j->id);
         if (!j->source || !j->target || !j->destination) {
                 job_free(j);
@@ -419,9 +422,10 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int job_cancel(Job *j) {
+        assert_return(j, -EINVAL);
         if (j->state == JOB_QUEUED) {
                 j->error = -ECANCELED;
-                snprintf(j->message, sizeof(j->message), "Cancelled");
+                job_set_message(j, "Cancelled");
                 job_finish(j, JOB_CANCELLED);
                 return 0;
         }
@@ -433,13 +437,6 @@ int job_cancel(Job *j) {
         (void) sd_event_add_time_relative(j->queue->event, &j->kill_timer, CLOCK_MONOTONIC, JOB_KILL_TIMEOUT_USEC, 0,
                                           on_kill_timer, j);
         return 0;
-}
-
-Job *job_queue_get(JobQueue *q, uint32_t id) {
-        char key[12];
-
-        snprintf(key, sizeof(key), "%u", id);
-        return hashmap_get(q->jobs, key);
 }
 
 bool job_queue_busy(JobQueue *q, const char *destination) {
@@ -463,6 +460,9 @@ int job_queue_new(sd_event *event, unsigned max_running, const JobCallbacks *cb,
         q->max_running = MAX(max_running, 1U);
         q->callbacks = *cb;
         q->userdata = userdata;
+        q->worker_path = strdup(secure_getenv("AIMD_WORKER") ?: AIMD_WORKER_PATH);
+        if (!q->worker_path)
+                return -ENOMEM;
         q->jobs = hashmap_new();
         q->destinations = hashmap_new();
         if (!q->jobs || !q->destinations)
@@ -481,6 +481,7 @@ JobQueue *job_queue_free(JobQueue *q) {
         hashmap_free(q->jobs);
         hashmap_free(q->destinations);
         sd_event_unref(q->event);
+        free(q->worker_path);
         free(q);
         return NULL;
 }

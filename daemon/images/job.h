@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* job.h — copy jobs: one worker process each, watched by sd-event; queue, cancel, rate-limited updates */
+/* job.h — copy jobs: one exec'd aimd-worker each, watched by sd-event; queue, cancel, rate-limited updates */
 #pragma once
 
 #include <stdbool.h>
@@ -7,8 +7,9 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "images/image.h"
+#include "images/copy.h"
 #include "util/hashmap.h"
+#include "worker/protocol.h"
 
 typedef enum JobType {
         JOB_IMPORT,
@@ -28,7 +29,9 @@ typedef enum JobState {
 } JobState;
 
 const char *job_type_to_string(JobType t);
+JobType job_type_from_string(const char *s);
 const char *job_state_to_string(JobState s);
+JobState job_state_from_string(const char *s);
 
 /* State, Progress and BytesDone are signalled at most this often. */
 #define JOB_NOTIFY_INTERVAL_USEC (100U * 1000)
@@ -42,19 +45,21 @@ struct Job {
         char id_string[12];             /* the key in the queue's table */
         JobType type;
         char *source, *target;
-        char *destination;              /* what it writes, for Busy: "datastore/NAME", "repository/PATH" */
+        char *destination;              /* what it writes, for Busy: "DEV:INO/NAME" (hex) of its folder */
         char *object_path;              /* the D-Bus layer's */
 
         JobState state;
         uint64_t bytes_done, bytes_total;
         CopyMethod method;
         int error;                      /* negative errno of a failed job */
-        char message[256];              /* empty, or what failed */
+        char *message;                  /* NULL, or what failed */
+        char *checksum;                 /* NULL, or the digest of what was published */
 
-        ImageCopy copy;                 /* handed to the worker */
+        WorkerRecord request;           /* sent to the worker (protocol.h) */
+        int source_fd, dir_fd;          /* handed to the worker; closed once it runs */
         pid_t pid;
-        int report_fd;
-        sd_event_source *child_source, *report_source, *notify_timer, *kill_timer;
+        int channel_fd;
+        sd_event_source *child_source, *channel_source, *notify_timer, *kill_timer;
         uint64_t last_notify;
         bool cancel_requested, have_result;
 };
@@ -71,6 +76,7 @@ struct JobQueue {
         Hashmap *destinations;          /* destination → Job */
         unsigned max_running, n_running;
         uint32_t last_id;
+        char *worker_path;              /* aimd-worker: $AIMD_WORKER, else where it is installed */
         JobCallbacks callbacks;
         void *userdata;
 };
@@ -80,14 +86,14 @@ int job_queue_new(sd_event *event, unsigned max_running, const JobCallbacks *cb,
 JobQueue *job_queue_free(JobQueue *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JobQueue *, job_queue_free);
 
-Job *job_queue_get(JobQueue *q, uint32_t id);
 /* Is a job writing destination? */
 bool job_queue_busy(JobQueue *q, const char *destination);
 
-/* Creates a queued job that takes over *copy (its fds and names); job_queue_run() starts it.
- * -EBUSY if a job writes destination already. */
+/* Creates a queued job that takes over *request (type= is added here) and the fds (source_fd
+ * -EBADF for a job without one); job_queue_run() starts it. -EBUSY if a job writes destination
+ * already. */
 int job_submit(JobQueue *q, JobType type, const char *source, const char *target, const char *destination,
-               ImageCopy *copy, Job **ret);
+               WorkerRecord *request, int source_fd, int dir_fd, Job **ret);
 /* Starts queued jobs while fewer than max_running run. */
 void job_queue_run(JobQueue *q);
 /* Cancels a queued job at once, a running one by telling its worker (which then reports). */

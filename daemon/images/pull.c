@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "images/pull.h"
+#include "util/message.h"
 
 /* curl hands us at most this much per call; our buffer holds a few of them. */
 #define PULL_CURL_BUFFER (256U * 1024)
@@ -79,19 +80,6 @@ struct Pull {
         bool delivered;                 /* the reader has the filled bytes */
         bool paused;
 };
-
-static int fail(char **reterr_message, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **reterr_message, int r, const char *format, ...) {
-        va_list ap;
-
-        if (reterr_message) {
-                va_start(ap, format);
-                if (vasprintf(reterr_message, format, ap) < 0)
-                        *reterr_message = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 /* A callback's failure, kept until pull_read() can hand it on. */
 static void set_failure(Pull *p, int r, const char *format, ...) _printf_(3, 4);
@@ -388,29 +376,29 @@ static int result_error(Pull *p, CURLcode c, char **reterr_message) {
         switch (c) {
         case CURLE_OPERATION_TIMEDOUT:
                 if (p->status == 0)
-                        return fail(reterr_message, -ETIMEDOUT, "Could not connect within %u s: %s",
+                        return message_set(reterr_message, -ETIMEDOUT, "Could not connect within %u s: %s",
                                     p->o.stall_seconds, what);
-                return fail(reterr_message, -ETIMEDOUT, "The transfer stalled for %u s at %s",
+                return message_set(reterr_message, -ETIMEDOUT, "The transfer stalled for %u s at %s",
                             p->o.stall_seconds, format_bytes(p->offset, a, sizeof(a)));
         case CURLE_PEER_FAILED_VERIFICATION:
-                return fail(reterr_message, -EPERM, "certificate verify failed: %s", what);
+                return message_set(reterr_message, -EPERM, "certificate verify failed: %s", what);
         case CURLE_SSL_CACERT_BADFILE:
-                return fail(reterr_message, -ENOENT, "Cannot read the CA file %s: %s", strempty(p->o.ca_file), what);
+                return message_set(reterr_message, -ENOENT, "Cannot read the CA file %s: %s", strempty(p->o.ca_file), what);
         case CURLE_SSL_CONNECT_ERROR:
-                return fail(reterr_message, -EPROTO, "TLS handshake failed: %s", what);
+                return message_set(reterr_message, -EPROTO, "TLS handshake failed: %s", what);
         case CURLE_UNSUPPORTED_PROTOCOL:
                 if (p->location[0])
-                        return fail(reterr_message, -EPROTO, "Redirected to '%s', which is not http or https", p->location);
-                return fail(reterr_message, -EPROTO, "%s", what);
+                        return message_set(reterr_message, -EPROTO, "Redirected to '%s', which is not http or https", p->location);
+                return message_set(reterr_message, -EPROTO, "%s", what);
         case CURLE_TOO_MANY_REDIRECTS:
-                return fail(reterr_message, -ELOOP, "More than %u redirects (a redirect loop?)", PULL_MAX_REDIRECTS);
+                return message_set(reterr_message, -ELOOP, "More than %u redirects (a redirect loop?)", PULL_MAX_REDIRECTS);
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_CONNECT:
-                return fail(reterr_message, -EHOSTUNREACH, "%s", what);
+                return message_set(reterr_message, -EHOSTUNREACH, "%s", what);
         case CURLE_OUT_OF_MEMORY:
                 return -ENOMEM;
         default:
-                return fail(reterr_message, -EIO, "The transfer failed: %s", what);
+                return message_set(reterr_message, -EIO, "The transfer failed: %s", what);
         }
 }
 
@@ -436,15 +424,15 @@ static int transfer_done(Pull *p, CURLcode c, char **reterr_message) {
         /* The connection ended before the body did. */
         transfer_end(p);
         if (p->resumes >= PULL_MAX_RESUMES)
-                return fail(reterr_message, -ECONNRESET, "The connection dropped %u times; gave up at %s of %s",
+                return message_set(reterr_message, -ECONNRESET, "The connection dropped %u times; gave up at %s of %s",
                             p->resumes + 1, format_bytes(p->offset, a, sizeof(a)), format_bytes(p->size, b, sizeof(b)));
         r = backoff(p, p->o.backoff_msec << p->resumes);
         if (r < 0)
-                return fail(reterr_message, r, "Cancelled");
+                return message_set(reterr_message, r, "Cancelled");
         p->resumes++;
         r = transfer_start(p);
         if (r < 0)
-                return fail(reterr_message, r, "Failed to set up the transfer: %s", strerror(-r));
+                return message_set(reterr_message, r, "Failed to set up the transfer: %s", strerror(-r));
         return 0;
 }
 
@@ -456,7 +444,7 @@ static int transfer_step(Pull *p, char **reterr_message) {
 
         mc = curl_multi_perform(p->multi, &running);
         if (mc != CURLM_OK)
-                return fail(reterr_message, -EIO, "The transfer failed: %s", curl_multi_strerror(mc));
+                return message_set(reterr_message, -EIO, "The transfer failed: %s", curl_multi_strerror(mc));
         while ((m = curl_multi_info_read(p->multi, &left)))
                 if (m->msg == CURLMSG_DONE) {
                         r = transfer_done(p, m->data.result, reterr_message);
@@ -466,7 +454,7 @@ static int transfer_step(Pull *p, char **reterr_message) {
         if (p->filled == 0 && running > 0) {
                 mc = curl_multi_poll(p->multi, NULL, 0, PULL_POLL_MSEC, NULL);
                 if (mc != CURLM_OK)
-                        return fail(reterr_message, -EIO, "The transfer failed: %s", curl_multi_strerror(mc));
+                        return message_set(reterr_message, -EIO, "The transfer failed: %s", curl_multi_strerror(mc));
         }
         return 0;
 }
@@ -492,7 +480,7 @@ ssize_t pull_read(Pull *p, const void **ret, char **reterr_message) {
                                         *reterr_message = TAKE_PTR(p->failure_message);
                                 return p->failure;
                         }
-                        return fail(reterr_message, -EIO, "Failed to resume the paused transfer");
+                        return message_set(reterr_message, -EIO, "Failed to resume the paused transfer");
                 }
         }
         for (;;) {
@@ -510,12 +498,12 @@ ssize_t pull_read(Pull *p, const void **ret, char **reterr_message) {
                 if (!p->easy) {
                         r = transfer_start(p);
                         if (r < 0)
-                                return fail(reterr_message, r, "Failed to set up the transfer: %s", strerror(-r));
+                                return message_set(reterr_message, r, "Failed to set up the transfer: %s", strerror(-r));
                 }
                 if (p->o.progress) {
                         r = p->o.progress(p->offset, p->size, p->o.userdata);
                         if (r < 0)
-                                return fail(reterr_message, r, "Cancelled");
+                                return message_set(reterr_message, r, "Cancelled");
                 }
                 r = transfer_step(p, reterr_message);
                 if (r < 0)

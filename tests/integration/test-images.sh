@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 aim_enter_mount_ns "$@"
-require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus
+require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus readelf
 aim_setup
 cat >> "$AIM_TMP/aim.ini" <<EOT
 maxJobs = 1
@@ -272,6 +272,25 @@ wait_for 10 bash -c "busctl --system get-property org.abiquo.Node1 $path org.abi
         || fail "the slow job makes no progress"
 check_introspection "$path"
 assert_eq "$(prop org.abiquo.Node1.Job State "$path")" 's "running"' "State"
+# The worker is an exec'd aimd-worker holding only its job's fds (worker/protocol.h): not the bus,
+# netlink, epoll or state-directory fds of the daemon; confined by no_new_privs and seccomp.
+wpid=$(pgrep -x aimd-worker | head -n 1)
+[ -n "$wpid" ] || fail "no aimd-worker process"
+assert_eq "$(readlink "/proc/$wpid/exe")" "$(readlink -f "$AIMD_WORKER")" "the worker's executable"
+fds=$(for f in /proc/$wpid/fd/*; do printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"; done | sort -n)
+echo "$fds" | sed 's/^/# worker fd /'
+assert_eq "$(echo "$fds" | cut -d= -f1 | tr '\n' ' ')" "0 1 2 3 4 5 6 " "the worker's fds"
+assert_eq "$(echo "$fds" | sed -n 's/^0=//p')" /dev/null "worker fd 0"
+assert_eq "$(echo "$fds" | sed -n 's/^1=//p')" /dev/null "worker fd 1"
+assert_contains "$(echo "$fds" | sed -n 's/^3=//p')" "socket:" "worker fd 3 (its channel)"
+assert_eq "$(echo "$fds" | sed -n 's/^4=//p')" "$AIM_TMP/datastore" "worker fd 4 (the destination folder)"
+assert_eq "$(echo "$fds" | sed -n 's/^5=//p')" "$AIM_TMP/repository/slow.img" "worker fd 5 (the source)"
+assert_contains "$(echo "$fds" | sed -n 's/^6=//p')" "$AIM_TMP/datastore/#" "worker fd 6 (its invisible new file)"
+grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$wpid/status" || fail "the worker may gain privileges"
+grep -q __asan_init "$AIMD_WORKER" || grep -q "^Seccomp:[[:space:]]*2" "/proc/$wpid/status" || fail "the worker has no syscall filter"
+needed=$(readelf -d "$AIMD_WORKER" | grep NEEDED)
+assert_not_contains "$needed" libsystemd "aimd-worker's libraries"
+assert_not_contains "$needed" libvirt "aimd-worker's libraries"
 assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img slow '{}' >/dev/null
 out=$(gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img queued '{}')
 qpath=$(grep -o "/org/abiquo/Node1/job/[_0-9a-f]*" <<<"$out")
@@ -301,6 +320,7 @@ wait_for 5 grep -q "InterfacesAdded (objectpath '/org/abiquo/Node1/image/queued'
         || fail "no InterfacesAdded for the imported image"
 wait_for 5 bash -c "! busctl --system introspect org.abiquo.Node1 $path 2>/dev/null | grep -q org.abiquo.Node1.Job" \
         || fail "the job object outlived JobRemoved"
+ok "the worker: exec'd aimd-worker with fds 0-6 only (null, null, stderr, channel, folder, source, new file), no_new_privs, seccomp, no sd-bus or libvirt linked"
 ok "JobNew, InterfacesAdded/Removed; Busy for the same destination, queued beyond maxJobs, $n PropertiesChanged in ${elapsed_ms} ms, cancel publishes nothing"
 
 # ---- kill -9 of the daemon mid-copy ----
@@ -308,10 +328,10 @@ imp slow.img slow2 --checksum "sha256:$zero" > "$AIM_TMP/slow2.out" 2>&1 &
 slow=$!
 wait_for 10 grep -q "started" "$AIM_TMP/slow2.out" || fail "the second slow job did not start"
 sleep 0.5
-pgrep -x aimd-copy >/dev/null || fail "no worker process"
+pgrep -x aimd-worker >/dev/null || fail "no worker process"
 kill -9 "$(daemon_pid)"
 wait "$slow" && fail "aimctl succeeded though the daemon died"
-wait_for 10 bash -c '! pgrep -x aimd-copy >/dev/null' || fail "the worker outlived the daemon"
+wait_for 10 bash -c '! pgrep -x aimd-worker >/dev/null' || fail "the worker outlived the daemon"
 # What a worker killed on a file system without O_TMPFILE (NFS) leaves: hidden named files.
 echo partial > "$FS/ext4/ds/.aimd-tmp-0123456789abcdef"
 echo partial > "$R/.aimd-tmp-fedcba9876543210"

@@ -21,7 +21,10 @@ conf=$(find_one /system.d/org.abiquo.Node1.conf)
 policy=$(find_one /actions/org.abiquo.node1.policy)
 [ -x "$root$sbin/aimd" ] || fail "aimd is not installed in $sbin"
 find_one /bin/aimctl >/dev/null
-ok "meson install ships the daemon, aimctl, unit, activation, bus policy and polkit actions"
+# The copy helper, where the daemon was built to look for it (images/job.c's AIMD_WORKER_PATH).
+[ -x "$root$prefix/$(intro libexecdir)/aimd-worker" ] || fail "aimd-worker is not installed in libexecdir"
+grep -qF "$prefix/$(intro libexecdir)/aimd-worker" "$root$sbin/aimd" || fail "aimd does not look for the installed aimd-worker"
+ok "meson install ships the daemon, its aimd-worker, aimctl, unit, activation, bus policy and polkit actions"
 
 # The unit: bus-activated, its name declared, state directory, hardened; systemd accepts it.
 for line in Type=dbus BusName=org.abiquo.Node1 "ExecStart=$sbin/aimd" StateDirectory=aim \

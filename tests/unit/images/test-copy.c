@@ -292,7 +292,7 @@ static void test_method_names(void **state) {
                 assert_int_equal(copy_method_from_string(copy_method_to_string(m)), m);
         assert_string_equal(copy_method_to_string(COPY_METHOD_READ_WRITE), "read-write");
         assert_int_equal(copy_method_from_string("splice"), _COPY_METHOD_INVALID);
-        assert_string_equal(copy_method_to_string(_COPY_METHOD_INVALID), "");
+        assert_null(copy_method_to_string(_COPY_METHOD_INVALID));
 }
 
 static int setup(void **state) {

@@ -139,8 +139,8 @@ static void test_open_target(void **state) {
         assert_int_equal(image_open_target(root, "a.img/x.img", &fd, &name, &why), -EINVAL);
 }
 
-/* Copies root/a.img to root/sub/NAME through the whole ImageCopy path. */
-static int copy_to(const char *name, bool overwrite, const char *checksum, char *message) {
+/* Copies root/a.img to root/sub/NAME through the whole ImageCopy path; the failure text in *message. */
+static int copy_to(const char *name, bool overwrite, const char *checksum, char **message) {
         ImageCopy c;
         CopyMethod m;
         const char *why;
@@ -157,19 +157,22 @@ static int copy_to(const char *name, bool overwrite, const char *checksum, char 
         c.overwrite = overwrite;
         if (checksum)
                 assert_int_equal(checksum_parse(checksum, &c.checksum), 0);
-        r = image_copy_data(&c, &m, message, 256);
+        free(*message);
+        *message = NULL;
+        r = image_copy_data(&c, &m, message);
         if (r >= 0)
-                r = image_copy_publish(&c, message, 256);
+                r = image_copy_publish(&c, message);
         image_copy_done(&c);
         return r;
 }
 
 static void test_copy_publish(void **state) {
-        char message[256], path[400], buf[64] = {};
+        _cleanup_free_ char *message = NULL;
+        char path[400], buf[64] = {};
         struct stat st;
         int fd, n = 0;
 
-        assert_int_equal(copy_to("one.img", false, NULL, message), 0);
+        assert_int_equal(copy_to("one.img", false, NULL, &message), 0);
         snprintf(path, sizeof(path), "%s/sub/one.img", root);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
@@ -179,16 +182,16 @@ static void test_copy_publish(void **state) {
 
         /* Never over an existing image unless asked. */
         write_file(path, "precious");
-        assert_int_equal(copy_to("one.img", false, NULL, message), -EEXIST);
+        assert_int_equal(copy_to("one.img", false, NULL, &message), -EEXIST);
         assert_non_null(strstr(message, "not replaced"));
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_size, 8);
-        assert_int_equal(copy_to("one.img", true, NULL, message), 0);
+        assert_int_equal(copy_to("one.img", true, NULL, &message), 0);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_size, 11);
 
         /* A mismatch publishes nothing. */
-        assert_int_equal(copy_to("two.img", false, "md5:00000000000000000000000000000000", message), -EBADMSG);
+        assert_int_equal(copy_to("two.img", false, "md5:00000000000000000000000000000000", &message), -EBADMSG);
         assert_non_null(strstr(message, "Checksum mismatch"));
         snprintf(path, sizeof(path), "%s/sub/two.img", root);
         assert_int_equal(stat(path, &st), -1);

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sandbox.h — how aimd-worker confines itself before it touches untrusted bytes */
+#pragma once
+
+/* The address space a worker may map: the decoders' bound (ARCHIVE_DECODER_MEMORY_MAX) and room
+ * for the rest (libraries, copy buffers, thread stacks). */
+#define WORKER_MEMORY_MAX (2ULL * 1024 * 1024 * 1024)
+/* Bound of a worker's CPU time: a hostile archive cannot spin forever. */
+#define WORKER_CPU_SECONDS (2 * 3600)
+/* The fds it may hold: its own few, a reopened source, the new file. */
+#define WORKER_FILES_MAX 32
+
+/* No new privileges, resource limits, and a seccomp allow-list of what copying needs (no sockets
+ * but the channel it has, no exec, no ptrace, no mounts). Irreversible; call once, after reading
+ * the request. */
+int sandbox_enter(char **reterr_message);
