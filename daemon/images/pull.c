@@ -19,35 +19,13 @@
 
 #include "images/pull.h"
 #include "util/message.h"
+#include "util/valid.h"
 
 /* curl hands us at most this much per call; our buffer holds a few of them. */
 #define PULL_CURL_BUFFER (256U * 1024)
 #define PULL_BUFFER (4U * PULL_CURL_BUFFER)
 /* How long one wait for the socket lasts: progress and cancellation are looked at in between. */
 #define PULL_POLL_MSEC 200
-
-bool pull_url_is_valid(const char *url) {
-        const char *host;
-        size_t n;
-
-        if (!url)
-                return false;
-        n = strnlen(url, PULL_URL_MAX + 1);
-        if (n > PULL_URL_MAX)
-                return false;
-        if (strncmp(url, "http://", 7) == 0)
-                host = url + 7;
-        else if (strncmp(url, "https://", 8) == 0)
-                host = url + 8;
-        else
-                return false;
-        if (host[0] == 0 || host[0] == '/' || host[0] == '?' || host[0] == '#')
-                return false;
-        for (const unsigned char *p = (const unsigned char *) url; *p; p++)
-                if (*p <= ' ' || *p == 0x7f)
-                        return false;
-        return true;
-}
 
 struct Pull {
         char *url;
@@ -514,7 +492,7 @@ ssize_t pull_read(Pull *p, const void **ret, char **reterr_message) {
 int pull_new(const char *url, const PullOptions *o, Pull **ret) {
         _cleanup_(pull_freep) Pull *p = NULL;
 
-        assert_return(pull_url_is_valid(url), -EINVAL);
+        assert_return(http_url_is_valid(url), -EINVAL);
         assert_return(o, -EINVAL);
         assert_return(ret, -EINVAL);
 

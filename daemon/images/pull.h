@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "images/image.h"
 #include "util/macro.h"
 
-#define PULL_URL_MAX 4096
 #define PULL_MAX_REDIRECTS 5
 #define PULL_MAX_RESUMES 5
 /* Slower than this for stall_seconds is a stall. */
@@ -17,9 +17,6 @@
 /* pull_read()'s answer when the server sent the body again from its first byte (it ignored the
  * Range of a resume, or the file changed): what was read so far must be discarded. */
 #define PULL_RESTARTED (-ERESTART)
-
-/* http:// or https://, a host, at most PULL_URL_MAX bytes, no spaces and no control characters. */
-bool pull_url_is_valid(const char *url);
 
 typedef struct PullOptions {
         const char *ca_file;            /* the CAs to trust; NULL: the system's store */
@@ -34,7 +31,7 @@ typedef struct PullOptions {
 
 typedef struct Pull Pull;
 
-/* Prepares the download of url; nothing is sent before the first pull_read(). */
+/* Prepares the download of url (http_url_is_valid()); nothing is sent before the first pull_read(). */
 int pull_new(const char *url, const PullOptions *o, Pull **ret);
 Pull *pull_free(Pull *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Pull *, pull_free);
@@ -51,3 +48,10 @@ uint64_t pull_size(const Pull *p);
 uint64_t pull_done(const Pull *p);
 /* How often the transfer was resumed after a dropped connection. */
 unsigned pull_resumes(const Pull *p);
+
+/* Downloads p into a new invisible file of c's folder in one pass: the bytes hashed as they arrive
+ * (download_checksum, algorithm "" for none), unpacked as c->decompress and c->member say, hashed
+ * again as written (c->checksum), sparse. At most max_size bytes are written (0: the folder's free
+ * space). Both digests are verified (-AIM_ECHECKSUM); c->digest is the image's. Then image_copy_publish(). */
+int pull_image_data(ImageCopy *c, Pull *p, const Checksum *download_checksum, uint64_t max_size,
+                    char **reterr_message);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* valid.h — validators for names and paths that callers hand us */
+/* valid.h — validators for names, paths and URLs that callers hand us */
 #pragma once
 
 #include <stdbool.h>
@@ -13,3 +13,8 @@ bool image_name_is_valid(const char *s);
 /* A path relative to a base directory: non-empty, not absolute, no ".." component, no control
  * characters, at most PATH_MAX bytes. Symlinks are the opener's business (RESOLVE_BENEATH). */
 bool relative_path_is_valid(const char *s);
+
+#define HTTP_URL_MAX 4096
+/* A URL a pull may fetch: http:// or https://, a host, at most HTTP_URL_MAX bytes, no spaces and
+ * no control characters (curl would take some of them as separators). */
+bool http_url_is_valid(const char *s);

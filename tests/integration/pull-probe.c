@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "images/pull.h"
+#include "util/valid.h"
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
@@ -42,7 +43,7 @@ int main(int argc, char *argv[]) {
                 }
         if (argc - optind != 2)
                 return 2;
-        if (!pull_url_is_valid(argv[optind])) {
+        if (!http_url_is_valid(argv[optind])) {
                 fprintf(stderr, "error: invalid URL\n");
                 return 1;
         }
