@@ -70,6 +70,8 @@ typedef struct Source {
         uint64_t size, read;
         uint8_t *buffer;
         const ArchiveOptions *o;
+        archive_read_t stream;          /* instead of fd: a stream that hashes and reports itself */
+        void *userdata;
         int error;                      /* ours, when a read or the progress callback failed */
 } Source;
 
@@ -78,6 +80,16 @@ static la_ssize_t source_read(struct archive *a, void *userdata, const void **re
         ssize_t k;
         int r;
 
+        if (s->stream) {
+                k = s->stream(s->userdata, ret);
+                if (k < 0) {
+                        s->error = (int) k;
+                        if (a)
+                                archive_set_error(a, (int) -k, "Failed to read the source");
+                        return -1;
+                }
+                return k;
+        }
         do
                 k = read(s->fd, s->buffer, READ_BLOCK);
         while (k < 0 && errno == EINTR);
@@ -109,7 +121,7 @@ static la_ssize_t source_read(struct archive *a, void *userdata, const void **re
 static int source_drain(Source *s) {
         const void *p;
 
-        if (!s->o->hasher)
+        if (!s->o->hasher && !s->stream)
                 return 0;
         for (;;) {
                 la_ssize_t k = source_read(NULL, s, &p);
@@ -157,9 +169,20 @@ static int find_member(struct archive *a, Source *s, struct archive_entry **ret,
         return message_set(reterr_message, -EPROTO, "Corrupt archive: %s", archive_error_string(a) ?: "unreadable header");
 }
 
+/* The image's digest over its blocks as they come (in order; the holes between them as zeros). */
+static int hash_block(Hasher *h, uint64_t *hashed, const void *p, size_t size, uint64_t offset) {
+        if (offset < *hashed)
+                return -EPROTO;
+        if (hasher_update_zeros(h, offset - *hashed) < 0 || hasher_update(h, p, size) < 0)
+                return -EIO;
+        *hashed = offset + size;
+        return 0;
+}
+
 static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, int fdout,
                         char **reterr_message) {
-        uint64_t end = 0, max = s->o->max_size;
+        uint64_t end = 0, hashed = 0, max = s->o->max_size;
+        Hasher *h = s->o->image_hasher;
         int k, r;
 
         if (archive_entry_size_is_set(e) && max > 0 && (uint64_t) archive_entry_size(e) > max)
@@ -185,10 +208,16 @@ static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, i
                 r = write_sparse(fdout, p, size, (uint64_t) offset);
                 if (r < 0)
                         return message_set(reterr_message, r, "Failed to write the image: %s", strerror(-r));
+                r = h ? hash_block(h, &hashed, p, size, (uint64_t) offset) : 0;
+                if (r < 0)
+                        return message_set(reterr_message, r, "%s", r == -EPROTO ? "Corrupt archive: its blocks are out of order"
+                                                                                 : "Failed to hash the image");
                 end = MAX(end, (uint64_t) offset + size);
         }
         if (archive_entry_size_is_set(e))
                 end = MAX(end, (uint64_t) archive_entry_size(e));
+        if (h && hasher_update_zeros(h, end - hashed) < 0)
+                return message_set(reterr_message, -EIO, "Failed to hash the image");
         if (ftruncate(fdout, (off_t) end) < 0)
                 return message_set(reterr_message, negative_errno(), "Failed to size the image: %m");
         return 0;
@@ -289,5 +318,103 @@ int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_m
 finish:
         archive_read_free(a);
         free(s.buffer);
+        return r;
+}
+
+/* ---- a stream, read once front to back (a download) ---- */
+
+/* The decompressed stream as the source of the reader that finds the image in it: the block that
+ * told tar from raw first, then the rest as it is decompressed. */
+typedef struct Inner {
+        struct archive *outer;          /* the filters, with the raw format: the bytes decompressed */
+        Source *source;
+        uint8_t *buffer;
+        uint8_t header[ARCHIVE_PROBE_SIZE];
+        size_t header_size;
+        bool header_given;
+} Inner;
+
+static la_ssize_t inner_read(struct archive *a, void *userdata, const void **ret) {
+        Inner *in = userdata;
+        la_ssize_t k;
+
+        if (!in->header_given) {
+                in->header_given = true;
+                if (in->header_size > 0) {
+                        *ret = in->header;
+                        return (la_ssize_t) in->header_size;
+                }
+        }
+        k = archive_read_data(in->outer, in->buffer, READ_BLOCK);
+        if (k < 0) {
+                archive_set_error(a, in->source->error < 0 ? -in->source->error : EPROTO, "%s",
+                                  archive_error_string(in->outer) ?: "unreadable data");
+                return -1;
+        }
+        *ret = in->buffer;
+        return k;
+}
+
+static int stream_error(Source *s, struct archive *a, char **reterr_message) {
+        if (s->error < 0)
+                return message_set(reterr_message, s->error, "%s", strerror(-s->error));
+        return message_set(reterr_message, -EPROTO, "Corrupt archive: %s", archive_error_string(a) ?: "unreadable start");
+}
+
+int archive_unpack_stream(archive_read_t read, void *userdata, int fdout, const ArchiveOptions *o,
+                          char **reterr_message) {
+        Source s = { .fd = -EBADF, .o = o, .stream = read, .userdata = userdata };
+        Inner in = { .source = &s };
+        struct archive *a = NULL;
+        struct archive_entry *e = NULL;
+        la_ssize_t k = 0;
+        int r;
+
+        assert_return(read, -EINVAL);
+        assert_return(o, -EINVAL);
+
+        in.outer = archive_read_new();
+        a = archive_read_new();
+        in.buffer = malloc(READ_BLOCK);
+        if (!in.outer || !a || !in.buffer) {
+                r = message_set(reterr_message, -ENOMEM, "Out of memory");
+                goto finish;
+        }
+        if (add_filters(in.outer) < 0 || archive_read_support_format_raw(in.outer) != ARCHIVE_OK) {
+                r = message_set(reterr_message, -EOPNOTSUPP, "libarchive lacks a filter: %s",
+                                archive_error_string(in.outer) ?: "");
+                goto finish;
+        }
+        if (archive_read_open(in.outer, &s, NULL, source_read, NULL) != ARCHIVE_OK ||
+            archive_read_next_header(in.outer, &e) != ARCHIVE_OK) {
+                r = stream_error(&s, in.outer, reterr_message);
+                goto finish;
+        }
+        /* The first block of the decompressed stream tells a tar from a bare image. */
+        while (in.header_size < sizeof(in.header) &&
+               (k = archive_read_data(in.outer, in.header + in.header_size, sizeof(in.header) - in.header_size)) > 0)
+                in.header_size += (size_t) k;
+        if (k < 0) {
+                r = stream_error(&s, in.outer, reterr_message);
+                goto finish;
+        }
+        if ((archive_probe(in.header, in.header_size) == ARCHIVE_TAR ? archive_read_support_format_tar(a)
+                                                                      : archive_read_support_format_raw(a)) != ARCHIVE_OK ||
+            archive_read_open(a, &in, NULL, inner_read, NULL) != ARCHIVE_OK) {
+                r = stream_error(&s, a, reterr_message);
+                goto finish;
+        }
+        r = find_member(a, &s, &e, reterr_message);
+        if (r >= 0)
+                r = unpack_entry(a, &s, e, fdout, reterr_message);
+        if (r >= 0) {
+                r = source_drain(&s);
+                if (r < 0)
+                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
+        }
+finish:
+        archive_read_free(a);
+        archive_read_free(in.outer);
+        free(in.buffer);
         return r;
 }
