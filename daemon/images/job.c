@@ -24,6 +24,7 @@
 static const char * const job_type_table[_JOB_TYPE_MAX] = {
         [JOB_IMPORT] = "import",
         [JOB_EXPORT] = "export",
+        [JOB_PULL] = "pull",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(job_type, JobType);

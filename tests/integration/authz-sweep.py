@@ -149,6 +149,8 @@ class Sweep:
             'Vlan.Delete': (vlan101, []),
             'Images.Import': (ROOT, ['a.img', 'imported', {}]),
             'Images.Export': (ROOT, ['a', 'exported.img', {}]),
+            # Queued behind the endless job like the others: nothing is fetched during the sweep.
+            'Images.Pull': (ROOT, ['http://127.0.0.1:1/a.img', 'pulled', {}]),
             'Images.Delete': (ROOT, ['b']),
             'Image.Delete': (images['c'], []),
             'Job.Cancel': (queued, []),
@@ -212,11 +214,13 @@ class Sweep:
     SYMLINKS = [('symlink out', 'out-file'), ('symlink dir out', 'out-dir/passwd'), ('dangling', 'dangling')]
     OPTIONS = {
         'Network.CreateVlan': {'name': 's', 'mtu': 'u'},
-        'Images.Import': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
-        'Images.Export': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's'},
+        'Images.Import': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's', 'sync': 'b'},
+        'Images.Export': {'checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's', 'sync': 'b'},
+        'Images.Pull': {'checksum': 's', 'download_checksum': 's', 'overwrite': 'b', 'decompress': 's', 'member': 's',
+                        'max_size': 't', 'sync': 'b'},
     }
     WRONG = {'s': dbus.UInt32(7, variant_level=1), 'u': dbus.String('1500', variant_level=1),
-             'b': dbus.String('yes', variant_level=1)}
+             'b': dbus.String('yes', variant_level=1), 't': dbus.String('1', variant_level=1)}
     # Option values that are the right type but out of range or malformed.
     BAD_OPTION_VALUES = {
         'name': STRINGS[:7] + [('16 bytes', 'n' * 16)],
@@ -225,6 +229,8 @@ class Sweep:
         'checksum': [('empty', ''), ('no algorithm', '0' * 64), ('bad hex', 'sha256:' + 'z' * 64),
                      ('short', 'md5:' + '0' * 31), ('unknown algorithm', 'sha1:' + '0' * 40),
                      ('64KiB', 'sha256:' + '0' * 65536)],
+        'download_checksum': [('empty', ''), ('no algorithm', '0' * 64), ('bad hex', 'sha256:' + 'z' * 64),
+                              ('unknown algorithm', 'sha1:' + '0' * 40), ('64KiB', 'md5:' + '0' * 65536)],
         'decompress': [('empty', ''), ('unknown', 'lzma'), ('64KiB', 'z' * 65536), ('control', 'auto\x01')],
         'member': [('empty', ''), ('../', '../x'), ('absolute', '/etc/passwd'), ('64KiB', 'm' * 65536),
                    ('control', 'a\x01b')],
