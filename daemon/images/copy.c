@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -363,34 +362,16 @@ static int hash_hole(CopyState *s, uint64_t from, uint64_t to) {
 
 typedef struct Slot {
         uint8_t *buffer;
-        uint8_t *mapped;                /* the source's pages themselves, when it could be mapped */
         uint64_t offset;
         size_t size;
 } Slot;
-
-/* Maps [offset, offset + n) of fd, prefaulted. Reading the page cache in place spares the copy that
- * pread() makes on the hashing thread — the one whose speed is the job's. NULL if it cannot be. */
-static uint8_t *map_source(int fd, uint64_t offset, size_t n) {
-        void *p;
-
-        if (offset % (uint64_t) sysconf(_SC_PAGESIZE) != 0)
-                return NULL;
-        p = mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t) offset);
-        return p == MAP_FAILED ? NULL : p;
-}
-
-static void slot_release(Slot *slot) {
-        if (slot->mapped)
-                (void) munmap(slot->mapped, slot->size);
-        slot->mapped = NULL;
-}
 
 typedef struct Pipeline {
         pthread_mutex_t lock;
         pthread_cond_t changed;
         Slot slots[PIPELINE_SLOTS];
         unsigned head, count;           /* filled slots: head .. head + count - 1 */
-        bool eof;
+        bool eof, abort;                /* abort: what is queued need not be written */
         int error;                      /* the writer's */
         int fdout;
 } Pipeline;
@@ -405,12 +386,11 @@ static void *pipeline_writer(void *userdata) {
 
                 while (p->count == 0 && !p->eof)
                         pthread_cond_wait(&p->changed, &p->lock);
-                if (p->count == 0)
+                if (p->count == 0 || p->abort)
                         break;
                 slot = &p->slots[p->head];
                 pthread_mutex_unlock(&p->lock);
-                r = write_sparse(p->fdout, slot->mapped ?: slot->buffer, slot->size, slot->offset);
-                slot_release(slot);
+                r = write_sparse(p->fdout, slot->buffer, slot->size, slot->offset);
                 pthread_mutex_lock(&p->lock);
                 p->head = (p->head + 1) % PIPELINE_SLOTS;
                 p->count--;
@@ -444,9 +424,11 @@ static void pipeline_push(Pipeline *p) {
         pthread_mutex_unlock(&p->lock);
 }
 
-/* Reads the whole source through the hasher (zeros for its holes). With a pipeline, every block
- * read is handed on to its writer too; without, the source is only hashed (after a reflink). */
-static int read_and_hash(CopyState *s, Pipeline *p) {
+/* Reads all of fd through the hasher (zeros for its holes). With a pipeline, every block read is
+ * handed on to its writer too: the writer writes the very buffer that was hashed, never pages a
+ * writer of the source could change in between. Without, fd is only hashed: the clone after a
+ * reflink, so that the digest is that of what will be published. */
+static int read_and_hash(CopyState *s, int fd, Pipeline *p) {
         uint64_t offset = 0, start = 0, end = 0;
         int r;
 
@@ -455,33 +437,28 @@ static int read_and_hash(CopyState *s, Pipeline *p) {
                 if (!s->buffer)
                         return -ENOMEM;
         }
-        while ((r = next_data(s->fdin, offset, s->size, &start, &end)) > 0) {
+        while ((r = next_data(fd, offset, s->size, &start, &end)) > 0) {
                 r = hash_hole(s, offset, start);
                 if (r < 0)
                         return r;
                 for (offset = start; offset < end;) {
                         size_t n = (size_t) MIN(end - offset, (uint64_t) BUFFER_SIZE);
                         Slot *slot = p ? pipeline_get_free(p) : NULL;
-                        uint8_t *buffer = p ? (slot ? slot->buffer : NULL) : s->buffer, *mapped;
+                        uint8_t *buffer = p ? (slot ? slot->buffer : NULL) : s->buffer;
 
                         if (!buffer)
                                 return 0;       /* the writer failed: its error is collected by the caller */
-                        mapped = map_source(s->fdin, offset, n);
-                        if (!mapped) {
-                                r = transfer_full(s->fdin, buffer, n, offset, false);
-                                if (r < 0)
-                                        return r;
-                        }
-                        r = hasher_update(s->o->hasher, mapped ?: buffer, n);
+                        r = transfer_full(fd, buffer, n, offset, false);
+                        if (r < 0)
+                                return r;
+                        r = hasher_update(s->o->hasher, buffer, n);
+                        if (r < 0)
+                                return r;
                         if (slot) {
-                                slot->mapped = mapped;
                                 slot->offset = offset;
                                 slot->size = n;
                                 pipeline_push(p);
-                        } else if (mapped)
-                                (void) munmap(mapped, n);
-                        if (r < 0)
-                                return r;
+                        }
                         offset += n;
                         r = report(s, offset);
                         if (r < 0)
@@ -514,14 +491,13 @@ static int copy_pipelined(CopyState *s) {
                 r = -k;
                 goto finish;
         }
-        r = read_and_hash(s, &p);
+        r = read_and_hash(s, s->fdin, &p);
 
         pthread_mutex_lock(&p.lock);
         p.eof = true;
         if (r < 0)
                 /* Failed or cancelled: what is queued need not be written. */
-                for (; p.count > 0; p.count--, p.head = (p.head + 1) % PIPELINE_SLOTS)
-                        slot_release(&p.slots[p.head]);
+                p.abort = true;
         pthread_cond_broadcast(&p.changed);
         pthread_mutex_unlock(&p.lock);
         (void) pthread_join(writer, NULL);
@@ -557,7 +533,14 @@ int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method)
                 r = s.ops->clone(fdin, fdout);
                 if (r >= 0) {
                         s.method = COPY_METHOD_REFLINK;
-                        r = o->hasher ? read_and_hash(&s, NULL) : report(&s, s.size);
+                        /* The clone is what gets published, whatever the source became since. */
+                        if (o->hasher && fstat(fdout, &st) < 0)
+                                r = negative_errno();
+                        else if (o->hasher) {
+                                s.size = (uint64_t) st.st_size;
+                                r = read_and_hash(&s, fdout, NULL);
+                        } else
+                                r = report(&s, s.size);
                         goto finish;
                 }
                 if (!error_is_unsupported(r))

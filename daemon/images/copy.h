@@ -73,8 +73,9 @@ typedef struct CopyOptions {
 
 /* Copies the whole regular file fdin into fdout, which must be a new, empty regular file. Fastest
  * method first, falling back on EXDEV/EOPNOTSUPP/ENOSYS/EINVAL (and remembering what failed); the
- * holes of fdin stay holes in fdout. With a hasher, the bytes are hashed while they are copied: a
- * reflink followed by a read of the source, or a pipelined read/hash/write on two threads. Returns
+ * holes of fdin stay holes in fdout. With a hasher, the digest is that of the bytes of fdout: a
+ * reflink followed by a read of the clone, or a pipelined read/hash/write on two threads where the
+ * buffer hashed is the buffer written (a source rewritten meanwhile cannot slip past). Returns
  * the method that ran (the last one, when a fallback happened midway). */
 int copy_file(int fdin, int fdout, const CopyOptions *o, CopyMethod *ret_method);
 

@@ -242,9 +242,6 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 j->error = j->cancel_requested ? -ECANCELED : -EIO;
                 if (j->cancel_requested)
                         message = strdup("Cancelled");
-                else if (si->si_code != CLD_EXITED && si->si_status == SIGBUS)
-                        /* The hasher reads the source mapped: truncating it under the copy does this. */
-                        message = strdup("The source shrank while it was being copied");
                 else if (si->si_code == CLD_EXITED && si->si_status == EXIT_EXEC_FAILED)
                         (void) message_set(&message, 0, "The copy worker %s could not be executed",
                                            j->queue->worker_path);

@@ -20,8 +20,29 @@ static unsigned calls_clone, calls_cfr, calls_sendfile;
 static int fail_clone, fail_cfr, fail_sendfile;
 static unsigned cfr_ok_calls;   /* copy_file_range works this many times, then fails with fail_cfr */
 
+static bool clone_then_rewrite;  /* the fake clone copies, then a writer changes the source */
+
+static void toggle_byte(int fd, off_t offset) {
+        uint8_t b;
+
+        assert_int_equal(pread(fd, &b, 1, offset), 1);
+        b ^= 0xff;
+        assert_int_equal(pwrite(fd, &b, 1, offset), 1);
+}
+
 static int fake_clone(int in, int out) {
         calls_clone++;
+        if (clone_then_rewrite) {
+                struct stat st;
+                off_t a = 0, b = 0;
+
+                /* tmpfs has no reflink: a whole copy stands in for the shared extents. */
+                assert_int_equal(fstat(in, &st), 0);
+                while (a < st.st_size)
+                        assert_true(copy_file_range(in, &a, out, &b, (size_t) (st.st_size - a), 0) > 0);
+                toggle_byte(in, 0);
+                return 0;
+        }
         return fail_clone ?: copy_ops_system.clone(in, out);
 }
 
@@ -43,6 +64,7 @@ static void reset(void) {
         calls_clone = calls_cfr = calls_sendfile = 0;
         fail_clone = fail_cfr = fail_sendfile = 0;
         cfr_ok_calls = 0;
+        clone_then_rewrite = false;
 }
 
 /* A file of data_mib MiB of pseudo-random data at 0 and again at 40 MiB, 64 MiB apparent. */
@@ -228,6 +250,44 @@ static void test_checksum_in_the_same_pass(void **state) {
         close(in);
 }
 
+/* Rewrites the last byte read so far: on the pipelined path that is the block just hashed and
+ * handed to the writer, which has likely not written it yet. */
+static int rewrite_behind(uint64_t done, uint64_t total, CopyMethod m, void *userdata) {
+        if (done > 0 && done < 8 * MiB)
+                toggle_byte(*(int *) userdata, (off_t) done - 1);
+        return 0;
+}
+
+/* The digest is that of the bytes published, whatever a writer does to the source meanwhile
+ * (issue 10, D1): after a reflink the clone is hashed, not the source; on the read/write path the
+ * buffer hashed is the buffer written. */
+static void test_checksum_covers_what_is_written(void **state) {
+        for (int pass = 0; pass < 2; pass++) {
+                int in = make_source("d1", 8), out = make_target("d1.out");
+                CopyOptions o = { .ops = &fake_ops, .progress = rewrite_behind, .userdata = &in };
+                CopyMethod m = _COPY_METHOD_INVALID;
+                Hasher *h = NULL;
+                Checksum got, written;
+
+                reset();
+                if (pass == 0) {
+                        clone_then_rewrite = true;
+                        o.progress = NULL;
+                } else
+                        fail_clone = -EOPNOTSUPP;
+                assert_int_equal(hasher_new("sha256", &h), 0);
+                o.hasher = h;
+                assert_int_equal(copy_file(in, out, &o, &m), 0);
+                assert_int_equal(m, pass == 0 ? COPY_METHOD_REFLINK : COPY_METHOD_READ_WRITE);
+                assert_int_equal(hasher_final(h, &got), 0);
+                digest_of(out, "sha256", &written);
+                assert_memory_equal(got.digest, written.digest, got.size);
+                hasher_free(h);
+                close(out);
+                close(in);
+        }
+}
+
 static void test_checksum_parse(void **state) {
         Checksum c;
         char buf[160];
@@ -315,6 +375,7 @@ int main(void) {
                 cmocka_unit_test(test_real_error_is_not_a_fallback),
                 cmocka_unit_test(test_cancel),
                 cmocka_unit_test(test_checksum_in_the_same_pass),
+                cmocka_unit_test(test_checksum_covers_what_is_written),
                 cmocka_unit_test(test_checksum_parse),
                 cmocka_unit_test(test_hasher),
                 cmocka_unit_test(test_buffer_is_zero),
