@@ -206,7 +206,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *userdata) {
         else if (header_is(line, n, "Location", &v, &k))
                 header_value(v, k, p->location, sizeof(p->location));
         else if (header_is(line, n, "Content-Range", &v, &k)) {
-                char buf[96];
+                char buf[96] = "";
                 const char *s;
                 int64_t end;
                 int m;
