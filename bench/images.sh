@@ -3,11 +3,14 @@
 # images.sh — aimd's image copies against the tools users would otherwise use, side by side in one
 # run (interleaved, median of N), on loop-mounted ext4, btrfs and xfs in a private mount namespace.
 # Usage (root): bench/images.sh [BUILDDIR] — prints Markdown rows for bench/RESULTS.md.
+# ONLY="copy reflink checksum compressed" (the default: all) runs some of the sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:-build}")
 export AIMD=$build/daemon/aimd AIMD_WORKER=$build/daemon/aimd-worker AIMCTL=$build/client/aimctl AIM_SRCDIR=$PWD AIM_BUILDDIR=$build
 N=${N:-5}
+ONLY=${ONLY:-copy reflink checksum compressed}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 . tests/integration/lib.sh
 aim_enter_mount_ns "$@"
 aim_setup
@@ -73,8 +76,10 @@ compare() {
 echo "| aimd | time | reference | time | ratio |"
 echo "|---|---|---|---|---|"
 for m in ext4 btrfs xfs; do
+        want copy || { want checksum && [ "$m" = ext4 ]; } || continue      # checksum reads ext4's image
         use "$m"
         make_image "$FS/$m/repo/a.img"
+        want copy || continue
         cat "$FS/$m/repo/a.img" > /dev/null
         compare "import on $m" "$AIMCTL image import a.img a" \
                 "cp --reflink=auto --sparse=auto" "cp --reflink=auto --sparse=auto $FS/$m/repo/a.img $FS/$m/ds/a" \
@@ -82,6 +87,7 @@ for m in ext4 btrfs xfs; do
 done
 
 # Reflink: the job from the call to JobRemoved, for 1 GiB and 8 GiB of data.
+if want reflink; then
 use btrfs
 dd if=/dev/urandom of="$FS/btrfs/repo/1g.img" bs=16M count=64 status=none
 dd if=/dev/urandom of="$FS/btrfs/repo/8g.img" bs=16M count=512 status=none
@@ -92,8 +98,10 @@ compare "reflink import, 1 GiB of data" "$AIMCTL image import 1g.img r1" \
         "cp --reflink=always, 1 GiB" "cp --reflink=always $FS/btrfs/repo/1g.img $FS/btrfs/ds/c1" \
         "rm -f $FS/btrfs/ds/r1 $FS/btrfs/ds/c1"
 rm -f "$FS/btrfs/repo/8g.img"
+fi
 
 # Checksums on ext4: the import hashes in the same pass.
+if want checksum; then
 use ext4
 A=$FS/ext4/repo/a.img
 sha=$(sha256sum < "$A" | cut -c1-64)
@@ -106,8 +114,10 @@ compare "import --checksum sha256" "$AIMCTL image import a.img s --checksum sha2
 compare "import --checksum md5" "$AIMCTL image import a.img s --checksum md5:$(md5sum < "$A" | cut -c1-32)" \
         "openssl dgst -md5 (the floor)" "openssl dgst -md5 $A" \
         "rm -f $FS/ext4/ds/s"
+fi
 
 # Compressed: a 1 GiB disk with 512 MiB of compressible data (system libraries) and 512 MiB of zeros.
+want compressed || exit 0
 D=$FS/ext4/repo/disk.raw
 { find /usr/lib /usr/bin -type f -size +100k -print0 | xargs -0 cat 2>/dev/null || true; } | head -c 512M > "$D" || true
 truncate -s 1G "$D"

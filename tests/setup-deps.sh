@@ -8,7 +8,7 @@ packages=(
         # build
         meson ninja-build pkg-config gcc libsystemd-dev libnl-3-dev libnl-route-3-dev libvirt-dev
         libarchive-dev libssl-dev libxml2-dev libcmocka-dev libdbus-1-dev libcurl4-openssl-dev libhiredis-dev
-        libseccomp-dev
+        libseccomp-dev liblzma-dev libzstd-dev
         # real peers for the integration tests
         dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 python3-dbus libxml2-utils
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs

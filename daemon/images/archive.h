@@ -44,10 +44,10 @@ typedef ssize_t (*archive_read_t)(void *userdata, const void **ret);
  * truncated or hostile input fails with a negative errno and a description. */
 int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_message);
 
-/* The same from a stream: decompressed as it arrives, the first block of the result telling a tar
- * from a bare image. o->hasher and o->progress are not used: the stream hashes and reports what it
+/* The same from a stream whose first bytes archive_probe() said are kind: decompressed as it
+ * arrives, the first block of the result telling a tar from a bare image. o->hasher and o->progress are not used: the stream hashes and reports what it
  * reads itself (and is read to its end, so that its digest covers every byte). */
-int archive_unpack_stream(archive_read_t read, void *userdata, int fdout, const ArchiveOptions *o,
+int archive_unpack_stream(ArchiveKind kind, archive_read_t read, void *userdata, int fdout, const ArchiveOptions *o,
                           char **reterr_message);
 
 /* True if a tar member's name looks like a disk image rather than OVF metadata. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* image-dbus.c — org.abiquo.Node1.Images, .Image and .Job on the bus */
+/* image-dbus.c — org.abiquo.Node1.Images on the root object, and one org.abiquo.Node1.Image per image */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,11 +14,10 @@
 #include "shared/errors.h"
 #include "images/image-dbus.h"
 #include "images/image.h"
+#include "images/job-dbus.h"
 #include "shared/log.h"
 #include "util/strv.h"
 #include "util/valid.h"
-
-#define IMAGES_ACTION    "org.abiquo.node1.manage-images"
 
 typedef struct CopyRequest {
         const char *checksum;
@@ -29,10 +28,6 @@ typedef struct CopyRequest {
         const char *download_checksum;  /* the options only Pull has */
         uint64_t max_size;
 } CopyRequest;
-
-static Images *images_of(void *userdata) {
-        return ((Manager *) userdata)->images;
-}
 
 static int open_datastore(Manager *m, sd_bus_error *error) {
         int fd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -51,133 +46,6 @@ static int destination_key(int dirfd, const char *name, char **ret) {
         if (asprintf(ret, "%llx:%llx/%s", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino, name) < 0)
                 return -ENOMEM;
         return 0;
-}
-
-/* ---- org.abiquo.Node1.Job ---- */
-
-static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                    sd_bus_error *error) {
-        _cleanup_free_ char *id = NULL;
-        Job *j;
-
-        if (sd_bus_path_decode(path, JOB_PATH_PREFIX, &id) <= 0)
-                return 0;
-        j = hashmap_get(images_of(userdata)->queue->jobs, id);
-        if (!j)
-                return 0;
-        *found = j;
-        return 1;
-}
-
-static int job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        _cleanup_strv_free_ char **l = NULL;
-        Job *j;
-        int r;
-
-        HASHMAP_FOREACH(j, images_of(userdata)->queue->jobs) {
-                r = strv_extend(&l, j->object_path);
-                if (r < 0)
-                        return r;
-        }
-        *nodes = TAKE_PTR(l);
-        return 1;
-}
-
-static int property_get_job_type(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", job_type_to_string(((Job *) userdata)->type));
-}
-
-static int property_get_job_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", job_state_to_string(((Job *) userdata)->state));
-}
-
-static int property_get_job_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "d", job_progress(userdata));
-}
-
-static int property_get_job_method(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", copy_method_to_string(((Job *) userdata)->method));
-}
-
-static int method_job_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Job *j = userdata;
-        Manager *m = j->queue->userdata;
-        char id[12];
-        int r;
-
-        snprintf(id, sizeof(id), "%u", j->id);
-        r = polkit_check_async(m->polkit, message, IMAGES_ACTION,
-                               (const char *[]) { "job", id, "source", j->source, "target", j->target, NULL }, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-        r = job_cancel(j);      /* may free j */
-        if (r < 0)
-                return aim_error(error, r, "Failed to cancel job %s", id);
-        return sd_bus_reply_method_return(message, NULL);
-}
-
-static const sd_bus_vtable job_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Job, id), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Type", "s", property_get_job_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Source", "s", NULL, offsetof(Job, source), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Target", "s", NULL, offsetof(Job, target), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("State", "s", property_get_job_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Progress", "d", property_get_job_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BytesDone", "t", NULL, offsetof(Job, bytes_done), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BytesTotal", "t", NULL, offsetof(Job, bytes_total), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Method", "s", property_get_job_method, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD("Cancel", NULL, NULL, method_job_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END
-};
-
-static void on_job_changed(Job *j, void *userdata) {
-        Manager *m = userdata;
-        int r;
-
-        r = sd_bus_emit_properties_changed(m->bus, j->object_path, JOB_INTERFACE,
-                                           "State", "Progress", "BytesDone", "BytesTotal", "Method", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to signal the progress of job %u: %m", j->id);
-}
-
-static void on_job_method_changed(Job *j, void *userdata) {
-        Manager *m = userdata;
-        int r;
-
-        r = sd_bus_emit_properties_changed(m->bus, j->object_path, JOB_INTERFACE, "Method", "BytesTotal", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to signal the method of job %u: %m", j->id);
-}
-
-static void on_job_finished(Job *j, void *userdata) {
-        Manager *m = userdata;
-        const char *result = j->state == JOB_DONE ? "done" : j->state == JOB_CANCELLED ? "cancelled" : "failed";
-        _cleanup_free_ char *image = NULL;
-        int r;
-
-        if (j->state == JOB_DONE)
-                log_info("Job %u (%s %s → %s) done by %s%s%s.", j->id, job_type_to_string(j->type), j->source,
-                         j->target, strempty(copy_method_to_string(j->method)), j->checksum ? ", " : "",
-                         strempty(j->checksum));
-        else
-                log_notice("Job %u (%s %s → %s) %s: %s", j->id, job_type_to_string(j->type), j->source, j->target,
-                           result, strempty(j->message));
-
-        if (j->state == JOB_DONE && (j->type == JOB_IMPORT || j->type == JOB_PULL) &&
-            sd_bus_path_encode(IMAGE_PATH_PREFIX, j->target, &image) >= 0)
-                (void) sd_bus_emit_interfaces_added(m->bus, image, IMAGE_INTERFACE, NULL);
-        (void) sd_bus_emit_interfaces_removed(m->bus, j->object_path, JOB_INTERFACE, NULL);
-        r = sd_bus_emit_signal(m->bus, NODE_OBJECT_PATH, IMAGES_INTERFACE, "JobRemoved", "uoss", j->id,
-                               j->object_path, result, j->state == JOB_DONE ? "" : strempty(j->message));
-        if (r < 0)
-                log_warning_errno(r, "Failed to signal the end of job %u: %m", j->id);
 }
 
 /* ---- org.abiquo.Node1.Images ---- */
@@ -287,32 +155,25 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         const char *target_arg = type == JOB_EXPORT ? "target" : "name";
         _cleanup_(worker_record_done) WorkerRecord request = {};
         _cleanup_close_ int source_fd = -EBADF, dir_fd = -EBADF;
-        _cleanup_free_ char *destination = NULL, *name = NULL;
-        const char *why = NULL;
+        _cleanup_free_ char *destination = NULL, *name = NULL, *why = NULL;
         struct stat st;
         Job *j, *other;
         int r;
 
         /* A pull's source is its url, which the worker opens. */
-        r = type == JOB_PULL ? 0 : image_open_source(source_root, source, &source_fd, &why);
-        if (r == -EINVAL)
-                return aim_error(error, r, "Invalid %s '%s': %s", source_arg, source, why);
-        if (r == -ENOENT)
-                return aim_error(error, -AIM_ENOTFOUND, "Invalid %s '%s': %s", source_arg, source, why);
+        r = type == JOB_PULL ? 0 : image_open_source(source_root, source, source_arg, &source_fd, &why);
         if (r < 0)
-                return aim_error(error, r, "Failed to open %s '%s'", source_arg, source);
-        r = image_open_target(target_root, target, &dir_fd, &name, &why);
-        if (r == -EINVAL)
-                return aim_error(error, r, "Invalid %s '%s': %s", target_arg, target, why);
-        if (r == -ENOENT)
-                return aim_error(error, -AIM_ENOTFOUND, "The folder of %s '%s' %s", target_arg, target, why);
+                return aim_error(error, r, "%s", why ?: "Failed to open the source");
+        free(why);
+        why = NULL;
+        r = image_open_target(target_root, target, target_arg, &dir_fd, &name, &why);
         if (r < 0)
-                return aim_error(error, r, "Failed to open the folder of %s '%s'", target_arg, target);
+                return aim_error(error, r, "%s", why ?: "Failed to open the target");
 
         r = destination_key(dir_fd, name, &destination);
         if (r < 0)
                 return aim_error(error, r, "Failed to examine the folder of %s '%s'", target_arg, target);
-        other = hashmap_get(im->queue->destinations, destination);
+        other = job_queue_busy(im->queue, destination);
         if (other)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing '%s' already", other->id, target);
         if (!o->overwrite && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
@@ -321,10 +182,17 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         r = build_request(&m->config, type, source, o, name, &request);
         if (r < 0)
                 return aim_error(error, r, "Failed to create the job");
-        r = job_submit(im->queue, type, source, target, destination, &request, source_fd, dir_fd, &j);
+        /* Checked now for a clear error; the job opens both again when it starts. */
+        source_fd = safe_close(source_fd);
+        dir_fd = safe_close(dir_fd);
+        r = job_submit(im->queue, type, type == JOB_PULL ? NULL : source_root, source, target_root, target, destination,
+                       &request, &j);
+        if (r == -ENOBUFS)
+                return aim_error(error, -AIM_EBUSY, "%u jobs wait for a worker already, the most there may be; "
+                                 "submit again when one has started", JOB_QUEUED_MAX);
         if (r < 0)
                 return aim_error(error, r, "Failed to create the job");
-        source_fd = dir_fd = -EBADF;    /* the job's */
+        j->images = im;
         r = sd_bus_path_encode(JOB_PATH_PREFIX, j->id_string, &j->object_path);
         if (r < 0) {
                 job_cancel(j);
@@ -419,10 +287,11 @@ static int delete_image(sd_bus_message *message, Manager *m, const char *name, s
         r = destination_key(dirfd, name, &destination);
         if (r < 0)
                 return aim_error(error, r, "Failed to examine the datastore");
-        j = hashmap_get(m->images->queue->destinations, destination);
+        j = job_queue_busy(m->images->queue, destination);
         if (j)
                 return aim_error(error, -AIM_EBUSY, "Job %u is writing image '%s'", j->id, name);
         r = image_delete(dirfd, name);
+        image_forget(m->images, name);
         if (r == -ENOENT)
                 return aim_error(error, -AIM_ENOTFOUND, "No image '%s' in the datastore", name);
         if (r < 0)
@@ -433,7 +302,7 @@ static int delete_image(sd_bus_message *message, Manager *m, const char *name, s
         return sd_bus_reply_method_return(message, NULL);
 }
 
-static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+static int method_delete_by_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         const char *name;
         int r;
 
@@ -443,22 +312,14 @@ static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *
         return delete_image(message, userdata, name, error);
 }
 
-typedef struct ListContext {
-        sd_bus_message *reply;
-        char ***names;
-} ListContext;
-
 static int list_one(const char *name, const ImageInfo *info, void *userdata) {
-        ListContext *l = userdata;
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (l->names)
-                return strv_extend(l->names, name);
         r = sd_bus_path_encode(IMAGE_PATH_PREFIX, name, &path);
         if (r < 0)
                 return r;
-        return sd_bus_message_append(l->reply, "(stto)", name, info->size, info->allocated, path);
+        return sd_bus_message_append(userdata, "(stto)", name, info->size, info->allocated, path);
 }
 
 static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -473,7 +334,7 @@ static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_er
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(stto)");
         if (r >= 0)
-                r = image_foreach(dirfd, list_one, &(ListContext) { .reply = reply });
+                r = image_foreach(dirfd, list_one, reply);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -489,7 +350,7 @@ static const sd_bus_vtable images_vtable[] = {
                                 SD_BUS_RESULT("u", id, "o", job), method_export, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Pull", SD_BUS_ARGS("s", url, "s", name, "a{sv}", options),
                                 SD_BUS_RESULT("u", id, "o", job), method_pull, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete,
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete_by_name,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(stto)", images), method_list_images,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -500,108 +361,135 @@ static const sd_bus_vtable images_vtable[] = {
 
 /* ---- org.abiquo.Node1.Image ---- */
 
-/* The image name of path, if it names an image that exists; its ImageInfo in ret. */
-static int image_of_path(Manager *m, const char *path, char **ret_name, ImageInfo *ret) {
-        _cleanup_free_ char *name = NULL;
-        _cleanup_close_ int dirfd = -EBADF;
+static Image *image_free(Image *image) {
+        if (!image)
+                return NULL;
+        free(image->name);
+        free(image);
+        return NULL;
+}
+
+void image_forget(Images *im, const char *name) {
+        assert(im);
+        image_free(hashmap_remove(im->cache, name));
+}
+
+/* The cached image of name, refreshed if a stat says it changed; -ENOENT if there is none (not a
+ * regular file, or gone). One fstatat() by path: an unauthenticated read costs no open and no
+ * read of the image, nor of the datastore directory (issue 10, D5). */
+static int image_lookup(Images *im, const char *name, Image **ret) {
+        _cleanup_free_ char *path = NULL;
+        Image *image;
+        struct stat st;
         int r;
 
-        if (sd_bus_path_decode(path, IMAGE_PATH_PREFIX, &name) <= 0 || !image_name_is_valid(name))
+        if (!image_name_is_valid(name))
                 return -ENOENT;
-        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return negative_errno();
-        r = image_stat(dirfd, name, ret);
-        if (r < 0)
-                return r;
-        if (ret_name)
-                *ret_name = TAKE_PTR(name);
+        if (asprintf(&path, "%s/%s", im->manager->config.datastore, name) < 0)
+                return -ENOMEM;
+        if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+                image_forget(im, name);
+                return -ENOENT;
+        }
+        image = hashmap_get(im->cache, name);
+        if (!image) {
+                image = calloc(1, sizeof(Image));
+                if (!image)
+                        return -ENOMEM;
+                image->name = strdup(name);
+                if (!image->name)
+                        return image_free(image), -ENOMEM;
+                r = hashmap_put(im->cache, image->name, image);
+                if (r < 0)
+                        return image_free(image), r;
+                image->images = im;
+        }
+        if (image->ino != st.st_ino || image->dev != st.st_dev || image->size != (uint64_t) st.st_size ||
+            image->mtime.tv_sec != st.st_mtim.tv_sec || image->mtime.tv_nsec != st.st_mtim.tv_nsec ||
+            image->ctime.tv_sec != st.st_ctim.tv_sec || image->ctime.tv_nsec != st.st_ctim.tv_nsec)
+                image->format = NULL;   /* changed: read its header again when asked */
+        image->dev = st.st_dev;
+        image->ino = st.st_ino;
+        image->mtime = st.st_mtim;
+        image->ctime = st.st_ctim;
+        image->size = (uint64_t) st.st_size;
+        image->allocated = (uint64_t) st.st_blocks * 512;
+        *ret = image;
         return 0;
 }
 
-static int image_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                      sd_bus_error *error) {
-        ImageInfo info = {};
+static int image_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                             sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Image *image;
 
-        if (image_of_path(userdata, path, NULL, &info) < 0)
+        if (sd_bus_path_decode(path, IMAGE_PATH_PREFIX, &name) <= 0 || image_lookup(userdata, name, &image) < 0)
                 return 0;
-        *found = userdata;
+        *found = image;
         return 1;
 }
 
-static int image_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        _cleanup_strv_free_ char **names = NULL, **l = NULL;
-        _cleanup_close_ int dirfd = -EBADF;
-        Manager *m = userdata;
+static int add_node(const char *name, const ImageInfo *info, void *userdata) {
+        char *p;
         int r;
 
-        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return 0;       /* no datastore, no images */
-        r = image_foreach(dirfd, list_one, &(ListContext) { .names = &names });
+        r = sd_bus_path_encode(IMAGE_PATH_PREFIX, name, &p);
         if (r < 0)
                 return r;
-        for (char **n = names; n && *n; n++) {
-                char *p;
+        return strv_consume(userdata, p);
+}
 
-                r = sd_bus_path_encode(IMAGE_PATH_PREFIX, *n, &p);
-                if (r < 0)
-                        return r;
-                r = strv_consume(&l, p);
-                if (r < 0)
-                        return r;
-        }
+static int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        Images *im = userdata;
+        int r;
+
+        dirfd = open(im->manager->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return 0;       /* no datastore, no images */
+        r = image_foreach(dirfd, add_node, &l);
+        if (r < 0)
+                return r;
         *nodes = TAKE_PTR(l);
         return 1;
 }
 
-static int property_get_image(sd_bus *bus, const char *path, const char *interface, const char *property,
-                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *name = NULL;
-        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
-        Manager *m = userdata;
-        const char *format = "raw";
-        ImageInfo info = {};
+static int property_get_format(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Image *image = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *why = NULL;
         int r;
 
-        r = image_of_path(m, path, &name, &info);
-        if (r < 0)
-                return aim_error(error, r == -ENOENT ? -AIM_ENOTFOUND : r, "No image at %s", path);
-        if (streq(property, "Name"))
-                return sd_bus_message_append(reply, "s", name);
-        if (streq(property, "Size"))
-                return sd_bus_message_append(reply, "t", info.size);
-        if (streq(property, "Allocated"))
-                return sd_bus_message_append(reply, "t", info.allocated);
-
-        dirfd = open(m->config.datastore, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return aim_error(error, negative_errno(), "Failed to open the datastore %s", m->config.datastore);
-        fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
-        if (fd < 0)
-                return aim_error(error, fd, "Failed to open image %s", name);
-        r = image_detect_format(fd, &format);
-        if (r < 0)
-                return aim_error(error, r, "Failed to read image %s", name);
-        return sd_bus_message_append(reply, "s", format);
+        if (!image->format) {
+                /* O_PATH first: nothing but a regular file is opened (D11). */
+                r = image_open_source(image->images->manager->config.datastore, image->name, "image", &fd, &why);
+                if (r < 0)
+                        return aim_error(error, r, "%s", why ?: "Failed to open the image");
+                r = image_detect_format(fd, &image->format);
+                if (r < 0)
+                        return aim_error(error, r, "Failed to read image %s", image->name);
+        }
+        return sd_bus_message_append(reply, "s", image->format);
 }
 
-static int method_image_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *name = NULL;
-        Manager *m = userdata;
+static int method_delete_object(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Image *image = userdata;
+        _cleanup_free_ char *name = strdup(image->name);        /* image may be freed by the delete */
 
-        if (sd_bus_path_decode(sd_bus_message_get_path(message), IMAGE_PATH_PREFIX, &name) <= 0)
-                return aim_error(error, -AIM_ENOTFOUND, "No such image");
-        return delete_image(message, m, name, error);
+        if (!name)
+                return -ENOMEM;
+        return delete_image(message, image->images->manager, name, error);
 }
 
 static const sd_bus_vtable image_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Name", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Size", "t", property_get_image, 0, 0),
-        SD_BUS_PROPERTY("Allocated", "t", property_get_image, 0, 0),
-        SD_BUS_PROPERTY("Format", "s", property_get_image, 0, 0),
-        SD_BUS_METHOD("Delete", NULL, NULL, method_image_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Image, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Size", "t", NULL, offsetof(Image, size), 0),
+        SD_BUS_PROPERTY("Allocated", "t", NULL, offsetof(Image, allocated), 0),
+        SD_BUS_PROPERTY("Format", "s", property_get_format, 0, 0),
+        SD_BUS_METHOD("Delete", NULL, NULL, method_delete_object, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -622,11 +510,6 @@ static void remove_temporaries(const char *path, const char *what) {
 }
 
 int images_start(Manager *m) {
-        static const JobCallbacks callbacks = {
-                .changed = on_job_changed,
-                .method_changed = on_job_method_changed,
-                .finished = on_job_finished,
-        };
         Images *im;
         int r;
 
@@ -635,7 +518,10 @@ int images_start(Manager *m) {
                 return log_oom();
         im->manager = m;
         m->images = im;
-        r = job_queue_new(m->event, m->config.max_jobs, &callbacks, m, &im->queue);
+        im->cache = hashmap_new();
+        if (!im->cache)
+                return log_oom();
+        r = job_queue_new(m->event, m->config.max_jobs, &job_bus_callbacks, im, &im->queue);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the job queue: %m");
 
@@ -648,19 +534,25 @@ int images_start(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", IMAGES_INTERFACE);
-        r = bus_add_object_kind(m->bus, JOB_PATH_PREFIX, JOB_INTERFACE, job_vtable, job_find, job_enumerate, m);
+        r = job_bus_publish(im);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", JOB_INTERFACE);
-        r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_find, image_enumerate, m);
+        r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_object_find,
+                                image_node_enumerator, im);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish %s: %m", IMAGE_INTERFACE);
         return 0;
 }
 
 Images *images_free(Images *im) {
+        Image *image;
+
         if (!im)
                 return NULL;
         job_queue_free(im->queue);
+        HASHMAP_FOREACH(image, im->cache)
+                image_free(image);
+        hashmap_free(im->cache);
         free(im);
         return NULL;
 }

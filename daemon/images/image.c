@@ -101,7 +101,8 @@ static int open_root(const char *root) {
         return fd < 0 ? negative_errno() : fd;
 }
 
-/* What an error of open_beneath() means for the caller's path. */
+/* What an error of open_beneath() means for the caller's path: the errno to return (-EINVAL for
+ * a path that can never work) and why, for "Invalid WHAT 'PATH': why". */
 static int path_error(int r, const char **ret_why) {
         switch (r) {
         case -EXDEV:
@@ -125,65 +126,99 @@ static int path_error(int r, const char **ret_why) {
         }
 }
 
-int image_open_source(const char *root, const char *path, int *ret_fd, const char **ret_why) {
-        _cleanup_close_ int dirfd = -EBADF, fd = -EBADF;
-        struct stat st;
+static const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        default:
+                return "not a regular file";
+        }
+}
 
-        if (!relative_path_is_valid(path)) {
-                *ret_why = "must be a relative path without '..' components";
-                return -EINVAL;
-        }
+/* Reopens an O_PATH fd for reading: the same inode, no second lookup of the path. */
+static int reopen_for_reading(int fd) {
+        char path[64];
+        int k;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%i", fd);
+        k = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return k < 0 ? negative_errno() : k;
+}
+
+int image_open_source(const char *root, const char *path, const char *what, int *ret_fd, char **reterr_message) {
+        _cleanup_close_ int dirfd = -EBADF, pathfd = -EBADF, fd = -EBADF;
+        const char *why;
+        struct stat st;
+        int r;
+
+        assert_return(root && path && what && ret_fd, -EINVAL);
+        if (!relative_path_is_valid(path))
+                return message_set(reterr_message, -EINVAL, "Invalid %s '%s': must be a relative path without '..' "
+                                   "components", what, path);
         dirfd = open_root(root);
-        if (dirfd < 0) {
-                *ret_why = "cannot be reached: the directory is not accessible";
-                return dirfd;
+        if (dirfd < 0)
+                return message_set(reterr_message, dirfd, "Cannot reach %s '%s': the directory %s is not accessible: %s",
+                                   what, path, root, strerror(-dirfd));
+        /* O_PATH first: a FIFO, socket or device planted in the repository is looked at, never
+         * opened (opening a FIFO hangs, a device may act). */
+        pathfd = open_beneath(dirfd, path, O_PATH, 0);
+        if (pathfd < 0) {
+                r = path_error(pathfd, &why);
+                return message_set(reterr_message, r, "Invalid %s '%s': %s", what, path, why);
         }
-        /* O_NONBLOCK: a FIFO planted in the repository must not hang the open. */
-        fd = open_beneath(dirfd, path, O_RDONLY | O_NONBLOCK, 0);
+        if (fstat(pathfd, &st) < 0)
+                return message_set(reterr_message, negative_errno(), "Cannot examine %s '%s': %m", what, path);
+        if (!S_ISREG(st.st_mode))
+                return message_set(reterr_message, -EINVAL, "Invalid %s '%s': is %s", what, path,
+                                   file_type_name(st.st_mode));
+        fd = reopen_for_reading(pathfd);
         if (fd < 0)
-                return path_error(fd, ret_why);
-        if (fstat(fd, &st) < 0) {
-                *ret_why = "cannot be examined";
-                return negative_errno();
-        }
-        if (!S_ISREG(st.st_mode)) {
-                *ret_why = "is not a regular file";
-                return -EINVAL;
-        }
-        if (fcntl(fd, F_SETFL, O_RDONLY) < 0) {
-                *ret_why = "cannot be examined";
-                return negative_errno();
-        }
+                return message_set(reterr_message, fd, "Cannot open %s '%s': %s", what, path, strerror(-fd));
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-int image_open_target(const char *root, const char *path, int *ret_dirfd, char **ret_name, const char **ret_why) {
+int image_open_target(const char *root, const char *path, const char *what, int *ret_dirfd, char **ret_name,
+                      char **reterr_message) {
         _cleanup_close_ int rootfd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *dir = NULL, *name = NULL;
-        const char *slash;
+        const char *slash, *why;
+        struct stat st;
+        int r;
 
-        if (!relative_path_is_valid(path)) {
-                *ret_why = "must be a relative path without '..' components";
-                return -EINVAL;
-        }
+        assert_return(root && path && what && ret_dirfd && ret_name, -EINVAL);
+        if (!relative_path_is_valid(path))
+                return message_set(reterr_message, -EINVAL, "Invalid %s '%s': must be a relative path without '..' "
+                                   "components", what, path);
         slash = strrchr(path, '/');
         name = strdup(slash ? slash + 1 : path);
         dir = slash ? strndup(path, slash - path) : strdup(".");
         if (!name || !dir)
                 return -ENOMEM;
-        if (!image_name_is_valid(name)) {
-                *ret_why = "must end in a file name of [A-Za-z0-9._+-], not starting with '.'";
-                return -EINVAL;
-        }
+        if (!image_name_is_valid(name))
+                return message_set(reterr_message, -EINVAL, "Invalid %s '%s': must end in a file name of "
+                                   "[A-Za-z0-9._+-], not starting with '.'", what, path);
         rootfd = open_root(root);
-        if (rootfd < 0) {
-                *ret_why = "cannot be reached: the directory is not accessible";
-                return rootfd;
-        }
+        if (rootfd < 0)
+                return message_set(reterr_message, rootfd, "Cannot reach %s '%s': the directory %s is not accessible: %s",
+                                   what, path, root, strerror(-rootfd));
         fd = open_beneath(rootfd, dir[0] ? dir : ".", O_PATH | O_DIRECTORY, 0);
-        if (fd < 0)
-                return path_error(fd, ret_why);
+        if (fd < 0) {
+                r = path_error(fd, &why);
+                return message_set(reterr_message, r, "The folder of %s '%s' %s", what, path, why);
+        }
+        /* Only a file is ever replaced: refused now, not after the whole copy. */
+        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISREG(st.st_mode))
+                return message_set(reterr_message, -EINVAL, "Invalid %s '%s': is %s, which is never replaced",
+                                   what, path, file_type_name(st.st_mode));
         *ret_dirfd = TAKE_FD(fd);
         *ret_name = TAKE_PTR(name);
         return 0;
@@ -269,13 +304,14 @@ int image_copy_make_temporary(ImageCopy *c) {
         return 0;
 }
 
-/* An archive may unpack to no more than the destination file system could ever hold. */
+/* An archive may unpack to no more than the destination has free now: a bomb stops at its bound
+ * before it has taken the last block a running VM's disk may need (issue 10, D6). */
 static uint64_t unpack_bound(int dirfd) {
         struct statvfs sv;
 
         if (fstatvfs(dirfd, &sv) < 0)
                 return 0;
-        return (uint64_t) sv.f_blocks * sv.f_frsize;
+        return (uint64_t) sv.f_bavail * sv.f_frsize;
 }
 
 int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char **reterr_message) {

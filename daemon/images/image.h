@@ -25,12 +25,15 @@ int image_detect_format(int fd, const char **ret);
  * into InvalidArgs. */
 int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
 
-/* Opens the regular file path beneath root for reading. -EINVAL (with *ret_why) for a path that is
- * malformed or leads out of root or to something that is not a regular file, -ENOENT if absent. */
-int image_open_source(const char *root, const char *path, int *ret_fd, const char **ret_why);
+/* Opens the regular file path beneath root for reading; what names it in messages ("source").
+ * It is looked at through O_PATH first, so that nothing but a regular file is ever opened.
+ * -EINVAL for a path that is malformed, leads out of root or to something that is not a regular
+ * file; -ENOENT if absent. */
+int image_open_source(const char *root, const char *path, const char *what, int *ret_fd, char **reterr_message);
 /* Opens the existing folder of path beneath root; *ret_name is its last component, which must be
- * a valid image name. Same errors as image_open_source(). */
-int image_open_target(const char *root, const char *path, int *ret_dirfd, char **ret_name, const char **ret_why);
+ * a valid image name and, if it exists, a regular file. Same errors as image_open_source(). */
+int image_open_target(const char *root, const char *path, const char *what, int *ret_dirfd, char **ret_name,
+                      char **reterr_message);
 
 /* One copy into a folder, done by a worker: the source, where it goes, and how. */
 typedef struct ImageCopy {

@@ -12,12 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "images/image.h"
 #include "images/job.h"
 #include "util/message.h"
 #include "util/string-table.h"
+#include "util/utf8.h"
 
 /* A worker that ignores SIGTERM this long after a cancel is killed. */
 #define JOB_KILL_TIMEOUT_USEC (10U * 1000 * 1000)
+/* A failure text longer than this (bytes) is cut: it is a sentence, not a document. */
+#define JOB_MESSAGE_MAX 4096
 /* The exit status of a child whose execve() of aimd-worker failed. */
 #define EXIT_EXEC_FAILED 127
 
@@ -58,9 +62,9 @@ static Job *job_free(Job *j) {
         sd_event_source_disable_unref(j->notify_timer);
         sd_event_source_disable_unref(j->kill_timer);
         safe_close(j->channel_fd);
-        safe_close(j->source_fd);
-        safe_close(j->dir_fd);
         worker_record_done(&j->request);
+        free(j->source_root);
+        free(j->target_root);
         free(j->source);
         free(j->target);
         free(j->destination);
@@ -133,10 +137,12 @@ static void job_finish(Job *j, JobState state) {
         job_start_queued(q);
 }
 
-/* Sets the failure text (a copy of message; NULL for none). */
+/* Sets the failure text: a copy of message (NULL for none) that is valid UTF-8 without control
+ * characters, cut on a character boundary, whatever the worker sent: JobRemoved carries it, and
+ * sd-bus refuses to send a string that is not UTF-8 (issue 10, D3). */
 static void job_set_message(Job *j, const char *message) {
         free(j->message);
-        j->message = message ? strdup(message) : NULL;
+        j->message = message ? utf8_sanitize(message, JOB_MESSAGE_MAX) : NULL;
 }
 
 static int parse_u64(const char *s, uint64_t *ret) {
@@ -285,12 +291,26 @@ static _Noreturn void exec_worker(const char *path, int fds[], int n, pid_t pare
         _exit(EXIT_EXEC_FAILED);
 }
 
-static int job_start(Job *j) {
+static int job_start(Job *j, char **reterr_message) {
         JobQueue *q = j->queue;
-        _cleanup_close_ int ours = -EBADF, theirs = -EBADF, null = -EBADF;
+        _cleanup_close_ int ours = -EBADF, theirs = -EBADF, null = -EBADF, source_fd = -EBADF, dir_fd = -EBADF;
+        _cleanup_free_ char *name = NULL;
         int pair[2], r;
         pid_t parent = getpid(), pid;
 
+        /* Opened now, as at submission (the same checks): the job held no fd while it waited. */
+        if (j->source_root) {
+                r = image_open_source(j->source_root, j->source, j->type == JOB_IMPORT ? "source" : "name",
+                                      &source_fd, reterr_message);
+                if (r < 0)
+                        return r;
+        }
+        r = image_open_target(j->target_root, j->target, j->type == JOB_EXPORT ? "target" : "name", &dir_fd,
+                              &name, reterr_message);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(name, worker_record_get(&j->request, "name")))
+                return message_set(reterr_message, -EINVAL, "The target '%s' does not end in the name asked for", j->target);
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
                 return negative_errno();
         ours = pair[0];
@@ -305,7 +325,7 @@ static int job_start(Job *j) {
         /* fd 2 is the daemon's stderr if it has one: a closed 2 would become the worker's next file. */
         int fds[WORKER_FD_MAX + 1] = {
                 null, null, fcntl(STDERR_FILENO, F_GETFD) >= 0 ? STDERR_FILENO : null,
-                [WORKER_FD_CHANNEL] = theirs, [WORKER_FD_TARGET] = j->dir_fd, [WORKER_FD_SOURCE] = j->source_fd,
+                [WORKER_FD_CHANNEL] = theirs, [WORKER_FD_TARGET] = dir_fd, [WORKER_FD_SOURCE] = source_fd,
         };
 
         pid = fork();
@@ -317,8 +337,6 @@ static int job_start(Job *j) {
         j->state = JOB_RUNNING;
         q->n_running++;
         /* The worker has what it needs; the daemon keeps no file of the copy open. */
-        j->source_fd = safe_close(j->source_fd);
-        j->dir_fd = safe_close(j->dir_fd);
         worker_record_done(&j->request);
 
         r = sd_event_add_io(q->event, &j->channel_source, ours, EPOLLIN, on_channel, j);
@@ -346,13 +364,14 @@ static void job_start_queued(JobQueue *q) {
                                 first = j;
                 if (!first)
                         return;
-                r = job_start(first);
-                if (r < 0) {
-                        _cleanup_free_ char *message = NULL;
+                _cleanup_free_ char *message = NULL;
 
+                r = job_start(first, &message);
+                if (r < 0) {
                         /* The worker, if forked, is killed by job_free(); report the failure. */
                         first->error = r;
-                        (void) message_set(&message, r, "Failed to start the copy worker: %s", strerror(-r));
+                        if (!message)
+                                (void) message_set(&message, r, "Failed to start the copy worker: %s", strerror(-r));
                         job_set_message(first, message);
                         job_finish(first, JOB_FAILED);
                         return;         /* job_finish() started the next ones */
@@ -360,18 +379,19 @@ static void job_start_queued(JobQueue *q) {
         }
 }
 
-int job_submit(JobQueue *q, JobType type, const char *source, const char *target, const char *destination,
-               WorkerRecord *request, int source_fd, int dir_fd, Job **ret) {
+int job_submit(JobQueue *q, JobType type, const char *source_root, const char *source, const char *target_root,
+               const char *target, const char *destination, WorkerRecord *request, Job **ret) {
         Job *j;
         int r;
 
         assert_return(q, -EINVAL);
         assert_return(type >= 0 && type < _JOB_TYPE_MAX, -EINVAL);
-        assert_return(source && target && destination && request && ret, -EINVAL);
-        assert_return(dir_fd >= 0, -EBADF);
+        assert_return(source && target_root && target && destination && request && ret, -EINVAL);
 
         if (job_queue_busy(q, destination))
                 return -EBUSY;
+        if (hashmap_size(q->jobs) - q->n_running >= JOB_QUEUED_MAX)
+                return -ENOBUFS;
         r = worker_record_add(request, "type", job_type_to_string(type));
         if (r < 0)
                 return r;
@@ -387,12 +407,12 @@ int job_submit(JobQueue *q, JobType type, const char *source, const char *target
                 .target = strdup(target),
                 .destination = strdup(destination),
                 .request = *request,
-                .source_fd = source_fd,
-                .dir_fd = dir_fd,
+                .source_root = source_root ? strdup(source_root) : NULL,
+                .target_root = strdup(target_root),
         };
         *request = (WorkerRecord) {};   /* ours now, with the fds */
         snprintf(j->id_string, sizeof(j->id_string), "%u", j->id);
-        if (!j->source || !j->target || !j->destination) {
+        if (!j->source || !j->target || !j->destination || !j->target_root || (source_root && !j->source_root)) {
                 job_free(j);
                 return -ENOMEM;
         }
@@ -437,8 +457,9 @@ int job_cancel(Job *j) {
         return 0;
 }
 
-bool job_queue_busy(JobQueue *q, const char *destination) {
-        return hashmap_get(q->destinations, destination) != NULL;
+Job *job_queue_busy(JobQueue *q, const char *destination) {
+        assert_return(q && destination, NULL);
+        return hashmap_get(q->destinations, destination);
 }
 
 int job_queue_new(sd_event *event, unsigned max_running, const JobCallbacks *cb, void *userdata, JobQueue **ret) {

@@ -34,11 +34,15 @@ JobType job_type_from_string(const char *s);
 const char *job_state_to_string(JobState s);
 JobState job_state_from_string(const char *s);
 
+/* Jobs waiting for a worker beyond this are refused (-ENOBUFS): a queue is not a store. */
+#define JOB_QUEUED_MAX 64U
+
 /* State, Progress and BytesDone are signalled at most this often. */
 #define JOB_NOTIFY_INTERVAL_USEC (100U * 1000)
 
 typedef struct JobQueue JobQueue;
 typedef struct Job Job;
+struct Images;
 
 struct Job {
         JobQueue *queue;
@@ -48,6 +52,7 @@ struct Job {
         char *source, *target;
         char *destination;              /* what it writes, for Busy: "DEV:INO/NAME" (hex) of its folder */
         char *object_path;              /* the D-Bus layer's */
+        struct Images *images;          /* the D-Bus layer's: its way back to the manager */
 
         JobState state;
         uint64_t bytes_done, bytes_total;
@@ -57,7 +62,9 @@ struct Job {
         char *checksum;                 /* NULL, or the digest of what was published */
 
         WorkerRecord request;           /* sent to the worker (protocol.h) */
-        int source_fd, dir_fd;          /* handed to the worker; closed once it runs */
+        char *source_root, *target_root;        /* source and target are opened beneath these when the
+                                                 * job starts: a queued job holds no fd (NULL source_root:
+                                                 * a job without a source file) */
         pid_t pid;
         int channel_fd;
         sd_event_source *child_source, *channel_source, *notify_timer, *kill_timer;
@@ -87,14 +94,14 @@ int job_queue_new(sd_event *event, unsigned max_running, const JobCallbacks *cb,
 JobQueue *job_queue_free(JobQueue *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JobQueue *, job_queue_free);
 
-/* Is a job writing destination? */
-bool job_queue_busy(JobQueue *q, const char *destination);
+/* The job writing destination, or NULL. */
+Job *job_queue_busy(JobQueue *q, const char *destination);
 
-/* Creates a queued job that takes over *request (type= is added here) and the fds (source_fd
- * -EBADF for a job without one); job_queue_run() starts it. -EBUSY if a job writes destination
- * already. */
-int job_submit(JobQueue *q, JobType type, const char *source, const char *target, const char *destination,
-               WorkerRecord *request, int source_fd, int dir_fd, Job **ret);
+/* Creates a queued job that takes over *request (type= is added here); job_queue_run() starts it,
+ * opening source beneath source_root (NULL: none) and the folder of target beneath target_root.
+ * -EBUSY if a job writes destination already, -ENOBUFS if JOB_QUEUED_MAX jobs wait already. */
+int job_submit(JobQueue *q, JobType type, const char *source_root, const char *source, const char *target_root,
+               const char *target, const char *destination, WorkerRecord *request, Job **ret);
 /* Starts queued jobs while fewer than max_running run. */
 void job_queue_run(JobQueue *q);
 /* Cancels a queued job at once, a running one by telling its worker (which then reports). */

@@ -174,7 +174,7 @@ static int pull_attempt(ImageCopy *c, Sink *s, uint64_t max_size, char **reterr_
                                            PRIu64 " bytes)", pull_size(s->pull), max_size);
                 return write_raw(s, c->tmp_fd, max_size, reterr_message);
         }
-        return archive_unpack_stream(sink_read, s, c->tmp_fd,
+        return archive_unpack_stream(kind, sink_read, s, c->tmp_fd,
                                      &(ArchiveOptions) { .member = c->member, .max_size = max_size, .image_hasher = s->image },
                                      reterr_message);
 }

@@ -182,14 +182,46 @@ for f in trunc.xz trunc.gz corrupt.zst trunc.ova; do
         out=$(imp "$f" broken 2>&1) && fail "$f was accepted"
         assert_contains "$out" "failed" "$f"
 done
-nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz
+# Unpacking memory is bounded (D4): an xz whose header asks for a 1 GiB dictionary (a 12-byte
+# stream of 1 MiB of zeros, its dictionary byte patched) fails at once, before it allocates.
+python3 - "$R/dict1g.xz" <<'PY'
+import lzma, sys, zlib
+d = lzma.compress(b"\0" * (1 << 20), format=lzma.FORMAT_XZ, preset=0)
+size = (d[12] + 1) * 4                          # the block header, after the 12-byte stream header
+h = bytearray(d[12:12 + size])
+assert h[2:4] == b"\x21\x01"                    # one filter, LZMA2, one byte of properties
+h[4] = 36                                       # dictionary 2 << (36 / 2 + 11) = 1 GiB
+h[-4:] = zlib.crc32(bytes(h[:-4])).to_bytes(4, "little")
+open(sys.argv[1], "wb").write(d[:12] + bytes(h) + d[12 + size:])
+PY
+out=$(imp dict1g.xz dict1g 2>&1) && fail "an xz asking for a 1 GiB dictionary was unpacked"
+assert_contains "$out" "more than the bound of 1024 MiB" "xz dictionary bound"
+# zstd --long=30 (a 1 GiB window, from a pipe: the frame says so) is within the bound (D12).
+head -c 4M < <(yes aimd) > "$R/text.img"
+zstd -q --long=30 < "$R/text.img" > "$R/long.zst"
+assert_contains "$(imp long.zst long)" "done (archive)" "zstd --long=30"
+cmp "$R/text.img" "$FS/ext4/ds/long" || fail "zstd --long=30 import differs"
+# A failure text of any length, in any script, reaches the client whole (D3: it was cut at 255
+# bytes inside a character, sd-bus refused JobRemoved and aimctl hung).
+um=$(printf 'ü%.0s' $(seq 150))
+out=$(timeout 120 "$AIMCTL" image import vm.ova um --member "$um" 2>&1) && fail "a missing member was found"
+assert_contains "$out" "no member '$um'" "a long UTF-8 message"
+nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz long
 # A bomb: 1 GiB of zeros in 32 KiB; the datastore (16 MiB) could never hold it.
 head -c 1G /dev/zero | zstd -q -19 > "$R/bomb.zst"
 use "$FS/ext4/repo" "$FS/tiny/ds"
 out=$(imp bomb.zst bomb 2>&1) && fail "the decompression bomb was accepted"
 assert_contains "$out" "exceeds the bound" "bomb"
 nothing_left "$FS/tiny/ds"
-ok "gzip, xz, zstd, bzip2, tar, OVA (first disk, member); truncated/corrupt fail cleanly; a bomb hits the bound"
+# The bound is the free space, not the size of the file system: with 4 of 16 MiB free, 8 MiB of
+# (non-zero, so not sparse) text stops at the bound, before the file system is full (D6).
+head -c 12M /dev/urandom > "$FS/tiny/ds/filler"
+head -c 8M < <(yes aimd) | zstd -q > "$R/text.zst"
+out=$(imp text.zst text 2>&1) && fail "8 MiB unpacked into 4 MiB of free space"
+assert_contains "$out" "exceeds the bound" "unpacking past the free space"
+nothing_left "$FS/tiny/ds" filler
+rm "$FS/tiny/ds/filler"
+ok "gzip, xz, zstd, bzip2, tar, OVA (first disk, member); truncated/corrupt fail cleanly; a bomb hits the bound (the free space); xz memory and zstd window bounded; long UTF-8 failure texts whole"
 
 # ---- ENOSPC: nothing partial, no temporary file ----
 make_image "$R/big.img" 24 24M
@@ -219,10 +251,25 @@ for t in ../x /tmp/x sub/root/tmp/x .hidden; do
         assert_bus_error org.freedesktop.DBus.Error.InvalidArgs \
                 gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Export a "$t" '{}' >/dev/null
 done
+# A socket, like a FIFO, is not an image: InvalidArgs naming what it is (D12); it is looked at,
+# never opened (D11).
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$R/sock"
+mkfifo "$R/fifo"
+for s in sock fifo; do
+        msg=$(assert_bus_error org.freedesktop.DBus.Error.InvalidArgs \
+                gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import "$s" x '{}')
+        assert_contains "$msg" "Invalid source '$s': is a" "source $s"
+done
+# An overwrite onto a directory is refused at once, before any copy (D12).
+mkdir "$FS/ext4/ds/adir"
+msg=$(assert_bus_error org.freedesktop.DBus.Error.InvalidArgs \
+        gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img adir "{'overwrite': <true>}")
+assert_contains "$msg" "is a directory" "overwrite onto a directory"
+rmdir "$FS/ext4/ds/adir"
 assert_eq "$(ls -A "$FS/ext4/ds" | sort)" "$before" "datastore after hostile calls"
 [ -e /x ] || [ -e /tmp/x ] && fail "a hostile export wrote outside the repository"
 assert_contains "$(imp good-link via-link)" "done" "a symlink inside the repository"
-ok "'..', absolute paths, symlinks out of the repository, bad names → InvalidArgs, nothing written"
+ok "'..', absolute paths, symlinks out of the repository, bad names, a socket or FIFO source, an overwrite onto a directory → InvalidArgs, nothing written"
 
 # ---- Exists, overwrite, export, delete ----
 sum=$(sha256sum < "$FS/ext4/ds/a")
@@ -303,7 +350,7 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 [ $rc -ne 0 ] || fail "a cancelled import exited 0"
 assert_contains "$(cat "$AIM_TMP/slow.out")" "cancelled: Cancelled" "aimctl after cancel"
 wait_for 10 test -e "$FS/ext4/ds/queued" || fail "the queued job did not run after the cancel"
-nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz allowed queued
+nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz long allowed queued
 n=$(grep -c "^$path: org.freedesktop.DBus.Properties.PropertiesChanged" "$AIM_TMP/monitor.log" || true)
 [ "$n" -ge 3 ] || fail "only $n progress signals"
 # Progress is throttled to one signal per 100 ms; what is not throttled comes on top: the signal
@@ -338,5 +385,60 @@ echo partial > "$R/.aimd-tmp-fedcba9876543210"
 aim_activate
 [ -e "$FS/ext4/ds/.aimd-tmp-0123456789abcdef" ] && fail "a leftover temporary file survived the restart"
 [ -e "$R/.aimd-tmp-fedcba9876543210" ] && fail "a leftover temporary file in the repository survived the restart"
-nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz allowed queued
+nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz long allowed queued
 ok "kill -9 of the daemon mid-copy: the worker dies with it; after restart no temporary file (named ones removed), no partial image"
+
+# ---- the queue is bounded and queued jobs hold no fds (D2) ----
+# One job runs (its worker stopped), 64 wait; the 65th is refused with Busy. The daemon's fds do
+# not grow with the queue: a queued job opens its files only when it starts.
+use "$FS/ext4/repo" "$FS/tiny/ds"
+echo tiny > "$R/tiny.img"
+imp slow.img slow3 --checksum "sha256:$zero" > "$AIM_TMP/slow3.out" 2>&1 &
+slow=$!
+wait_for 10 grep -q "started" "$AIM_TMP/slow3.out" || fail "the third slow job did not start"
+wait_for 10 pgrep -x aimd-worker >/dev/null || fail "no worker for the third slow job"
+kill -STOP $(pgrep -x aimd-worker)
+dpid=$(daemon_pid)
+fds_before=$(ls "/proc/$dpid/fd" | wc -l)
+for i in $(seq 1 64); do
+        gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import tiny.img "q$i" '{}' >/dev/null || fail "queued job $i refused"
+done
+fds_after=$(ls "/proc/$dpid/fd" | wc -l)
+[ "$fds_after" -le $((fds_before + 4)) ] || fail "64 queued jobs took $((fds_after - fds_before)) fds"
+msg=$(assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import tiny.img q65 '{}')
+assert_contains "$msg" "64 jobs wait" "the queue cap"
+kill -CONT $(pgrep -x aimd-worker)
+"$AIMCTL" job cancel "$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$AIM_TMP/slow3.out")"
+wait "$slow" || true
+wait_for 120 test -e "$FS/tiny/ds/q64" || fail "the queued jobs did not run"
+for i in $(seq 1 64); do cmp -s "$R/tiny.img" "$FS/tiny/ds/q$i" || fail "queued job $i: wrong content"; done
+ok "64 queued jobs with $((fds_after - fds_before)) more daemon fds; the 65th gets Busy; all run once the queue moves"
+
+# ---- unauthenticated reads answer from a cache (D5) ----
+# 3000 images: a GetManagedObjects from nobody reads no image once their metadata is cached (no
+# open, no header read: one stat each), and root's Get Version is answered while four callers
+# enumerate over and over.
+use "$FS/tmp/repo" "$FS/tmp/ds"
+python3 -c 'import sys; [open("%s/many%d" % (sys.argv[1], i), "w").close() for i in range(3000)]' "$FS/tmp/ds"
+gmo() { as_user nobody busctl --system --timeout=120 call org.abiquo.Node1 /org/abiquo/Node1 \
+        org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null; }
+gmo || fail "GetManagedObjects with 3000 images"
+assert_contains "$(as_user nobody busctl --system call org.abiquo.Node1 /org/abiquo/Node1 \
+        org.freedesktop.DBus.ObjectManager GetManagedObjects)" "many2999" "the enumeration"
+dpid=$(daemon_pid)
+strace -f -qq -e trace=openat,openat2 -o "$AIM_TMP/gmo.strace" -p "$dpid" &
+st=$!
+wait_for 10 grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$dpid/status" || fail "strace did not attach"
+gmo || fail "GetManagedObjects under strace"
+kill "$st"; wait "$st" 2>/dev/null || true
+opens=$(grep -c "many" "$AIM_TMP/gmo.strace" || true)
+assert_eq "$opens" 0 "image files opened by a cached GetManagedObjects"
+pids=()
+for k in 1 2 3 4; do (for n in $(seq 10); do gmo; done) & pids+=($!); done
+for n in 1 2 3; do
+        busctl --system --timeout=20 get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version \
+                >/dev/null || fail "Get Version was not answered while others enumerated"
+done
+wait "${pids[@]}"
+rm -f "$FS/tmp/ds"/many*
+ok "3000 images: a cached GetManagedObjects opens no image ($opens opens); Get Version answered beside 4 enumerating callers"

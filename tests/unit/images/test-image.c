@@ -7,14 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <lzma.h>
+#include <sys/mman.h>
+#include <zstd.h>
 
 #include "images/image.h"
 #include "images/archive.h"
 
 static char dir[] = "/tmp/test-image.XXXXXX";
+
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
 static char root[300], outside[300];
 
 static void test_format_from_header(void **state) {
@@ -87,8 +98,89 @@ static void write_file(const char *path, const char *text) {
         fclose(f);
 }
 
+/* Unpacks n bytes at p (an xz or zstd stream) into a memfd; the result, and the data in *ret. */
+static int unpack(const void *p, size_t n, uint8_t **ret, size_t *ret_size, char **message) {
+        ArchiveOptions o = {};
+        struct stat st;
+        int in = memfd_create("in", MFD_CLOEXEC), out = memfd_create("out", MFD_CLOEXEC), r;
+
+        assert_true(in >= 0 && out >= 0);
+        assert_int_equal(write(in, p, n), (ssize_t) n);
+        assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+        r = archive_unpack(in, out, &o, message);
+        assert_int_equal(fstat(out, &st), 0);
+        *ret_size = (size_t) st.st_size;
+        *ret = malloc(*ret_size + 1);
+        assert_int_equal(pread(out, *ret, *ret_size, 0), (ssize_t) *ret_size);
+        close(in);
+        close(out);
+        return r;
+}
+
+/* xz and zstd are decoded within DECOMPRESS_MEMORY_MAX (issue 10, D4, D12): a 1 GiB zstd window
+ * (--long=30) is fine, an xz dictionary of 1 GiB is refused before anything is allocated;
+ * concatenated frames are whole, truncated ones fail. */
+static void test_decompress_bounds(void **state) {
+        size_t n = 3 * 1024 * 1024, cap = n + 4096, k, got_size;
+        _cleanup_free_ uint8_t *data = malloc(n), *z = malloc(2 * cap);
+        _cleanup_free_ char *message = NULL;
+        uint8_t *got = NULL;
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        ZSTD_inBuffer in;
+        ZSTD_outBuffer out;
+        size_t pos = 0;
+
+        for (size_t i = 0; i < n; i++)
+                data[i] = (uint8_t) ("aimd worker\n"[i % 12] + (i >> 20));
+        /* Two zstd frames back to back, the second with a 1 GiB window and no content size. */
+        k = ZSTD_compress(z, cap, data, n / 2, 3);
+        assert_false(ZSTD_isError(k));
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 30)));
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1)));
+        in = (ZSTD_inBuffer) { data + n / 2, n - n / 2, 0 };
+        out = (ZSTD_outBuffer) { z + k, 2 * cap - k, 0 };
+        assert_int_equal(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end), 0);
+        ZSTD_freeCCtx(cctx);
+        k += out.pos;
+        assert_int_equal(unpack(z, k, &got, &got_size, &message), 0);
+        assert_int_equal(got_size, n);
+        assert_memory_equal(got, data, n);
+        free(got);
+        assert_int_equal(unpack(z, k - 7, &got, &got_size, &message), -EPROTO);
+        assert_non_null(strstr(message, "truncated"));
+        free(got);
+        free(message);
+        message = NULL;
+
+        /* xz: fine with its dictionary, refused with one of 1 GiB (its properties byte patched). */
+        assert_int_equal(lzma_easy_buffer_encode(0, LZMA_CHECK_CRC64, NULL, data, n, z, &pos, 2 * cap), LZMA_OK);
+        assert_int_equal(unpack(z, pos, &got, &got_size, &message), 0);
+        assert_int_equal(got_size, n);
+        free(got);
+        {
+                /* The block header: size, flags, optional sizes (varints), then the filter. */
+                size_t f = 14;
+
+                for (int field = 0x40; field <= 0x80; field <<= 1)
+                        if (z[13] & field)
+                                while (z[f++] & 0x80)
+                                        ;
+                assert_int_equal(z[f], 0x21);           /* LZMA2, one byte of properties */
+                assert_int_equal(z[f + 1], 1);
+                z[f + 2] = 36;                          /* dictionary 2 << (36 / 2 + 11) = 1 GiB */
+        }
+        {
+                uint32_t crc = lzma_crc32(z + 12, (z[12] + 1) * 4 - 4, 0);
+
+                memcpy(z + 12 + (z[12] + 1) * 4 - 4, &crc, 4);
+        }
+        assert_int_equal(unpack(z, pos, &got, &got_size, &message), -ENOMEM);
+        assert_non_null(strstr(message, "more than the bound of 1024 MiB"));
+        free(got);
+}
+
 static void test_open_beneath(void **state) {
-        const char *why = NULL;
+        _cleanup_free_ char *why = NULL;
         int fd = -1, rootfd;
 
         rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -106,53 +198,78 @@ static void test_open_beneath(void **state) {
         assert_int_equal(open_beneath(rootfd, "sub/up/outside/secret", O_RDONLY, 0), -EXDEV);
         close(rootfd);
 
-        assert_int_equal(image_open_source(root, "a.img", &fd, &why), 0);
+        assert_int_equal(image_open_source(root, "a.img", "source", &fd, NULL), 0);
         close(fd);
-        assert_int_equal(image_open_source(root, "../outside/secret", &fd, &why), -EINVAL);
-        assert_int_equal(image_open_source(root, "/etc/passwd", &fd, &why), -EINVAL);
-        assert_int_equal(image_open_source(root, "abs-link", &fd, &why), -EINVAL);
-        assert_string_equal(why, "leads outside its directory");
-        assert_int_equal(image_open_source(root, "sub", &fd, &why), -EINVAL);
-        assert_string_equal(why, "is not a regular file");
-        assert_int_equal(image_open_source(root, "fifo", &fd, &why), -EINVAL);  /* and no hang */
-        assert_int_equal(image_open_source(root, "missing", &fd, &why), -ENOENT);
-        assert_int_equal(image_open_source(root, "", &fd, &why), -EINVAL);
+        assert_int_equal(image_open_source(root, "../outside/secret", "source", &fd, NULL), -EINVAL);
+        assert_int_equal(image_open_source(root, "/etc/passwd", "source", &fd, NULL), -EINVAL);
+        assert_int_equal(image_open_source(root, "abs-link", "source", &fd, &why), -EINVAL);
+        assert_string_equal(why, "Invalid source 'abs-link': leads outside its directory");
+        why = mfree_str(why);
+        assert_int_equal(image_open_source(root, "sub", "source", &fd, &why), -EINVAL);
+        assert_string_equal(why, "Invalid source 'sub': is a directory");
+        why = mfree_str(why);
+        assert_int_equal(image_open_source(root, "fifo", "source", &fd, NULL), -EINVAL);  /* and no hang */
+        /* Sockets and devices are looked at through O_PATH, never opened (issue 10, D11, D12). */
+        {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                char path[400];
+                int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+                assert_true(strlen(root) + 6 < sizeof(sa.sun_path));
+                memcpy(sa.sun_path, root, strlen(root));
+                memcpy(sa.sun_path + strlen(root), "/sock", 6);
+                assert_int_equal(bind(sk, (struct sockaddr *) &sa, sizeof(sa)), 0);
+                assert_int_equal(image_open_source(root, "sock", "source", &fd, &why), -EINVAL);
+                assert_string_equal(why, "Invalid source 'sock': is a socket");
+                why = mfree_str(why);
+                close(sk);
+                snprintf(path, sizeof(path), "%s/null", root);
+                if (mknod(path, S_IFCHR | 0666, makedev(1, 3)) >= 0) {
+                        assert_int_equal(image_open_source(root, "null", "source", &fd, &why), -EINVAL);
+                        assert_string_equal(why, "Invalid source 'null': is a character device");
+                        why = mfree_str(why);
+                }
+        }
+        assert_int_equal(image_open_source(root, "missing", "source", &fd, NULL), -ENOENT);
+        assert_int_equal(image_open_source(root, "", "source", &fd, NULL), -EINVAL);
 }
 
 static void test_open_target(void **state) {
-        const char *why = NULL;
+        _cleanup_free_ char *why = NULL;
         char *name = NULL;
         int fd = -1;
 
-        assert_int_equal(image_open_target(root, "sub/new.img", &fd, &name, &why), 0);
+        assert_int_equal(image_open_target(root, "sub/new.img", "name", &fd, &name, NULL), 0);
         assert_string_equal(name, "new.img");
         free(name);
         close(fd);
-        assert_int_equal(image_open_target(root, "top.img", &fd, &name, &why), 0);
+        assert_int_equal(image_open_target(root, "top.img", "name", &fd, &name, NULL), 0);
         free(name);
         close(fd);
-        assert_int_equal(image_open_target(root, "nodir/x.img", &fd, &name, &why), -ENOENT);
-        assert_int_equal(image_open_target(root, "sub/.hidden", &fd, &name, &why), -EINVAL);
-        assert_int_equal(image_open_target(root, "sub/", &fd, &name, &why), -EINVAL);
-        assert_int_equal(image_open_target(root, "../x.img", &fd, &name, &why), -EINVAL);
-        assert_int_equal(image_open_target(root, "sub/up/outside/x.img", &fd, &name, &why), -EINVAL);
-        assert_int_equal(image_open_target(root, "a.img/x.img", &fd, &name, &why), -EINVAL);
+        assert_int_equal(image_open_target(root, "nodir/x.img", "name", &fd, &name, NULL), -ENOENT);
+        assert_int_equal(image_open_target(root, "sub/.hidden", "name", &fd, &name, NULL), -EINVAL);
+        assert_int_equal(image_open_target(root, "sub/", "name", &fd, &name, NULL), -EINVAL);
+        assert_int_equal(image_open_target(root, "../x.img", "name", &fd, &name, NULL), -EINVAL);
+        assert_int_equal(image_open_target(root, "sub/up/outside/x.img", "name", &fd, &name, NULL), -EINVAL);
+        assert_int_equal(image_open_target(root, "a.img/x.img", "name", &fd, &name, NULL), -EINVAL);
+        /* An overwrite onto a directory is refused before any copy (issue 10, D12). */
+        assert_int_equal(image_open_target(root, "sub", "name", &fd, &name, &why), -EINVAL);
+        assert_string_equal(why, "Invalid name 'sub': is a directory, which is never replaced");
 }
 
 /* Copies root/a.img to root/sub/NAME through the whole ImageCopy path; the failure text in *message. */
 static int copy_to(const char *name, bool overwrite, const char *checksum, char **message) {
         ImageCopy c;
         CopyMethod m;
-        const char *why;
         int r;
 
         image_copy_init(&c);
-        assert_int_equal(image_open_source(root, "a.img", &c.source_fd, &why), 0);
+        assert_int_equal(image_open_source(root, "a.img", "source", &c.source_fd, NULL), 0);
         {
                 char path[300];
 
                 snprintf(path, sizeof(path), "sub/%s", name);
-                assert_int_equal(image_open_target(root, path, &c.dir_fd, &c.name, &why), 0);
+                assert_int_equal(image_open_target(root, path, "name", &c.dir_fd, &c.name, NULL), 0);
         }
         c.overwrite = overwrite;
         if (checksum)
@@ -250,6 +367,7 @@ int main(void) {
                 cmocka_unit_test(test_format_from_header),
                 cmocka_unit_test(test_archive_probe),
                 cmocka_unit_test(test_member_is_disk),
+                cmocka_unit_test(test_decompress_bounds),
                 cmocka_unit_test(test_open_beneath),
                 cmocka_unit_test(test_open_target),
                 cmocka_unit_test(test_copy_publish),
