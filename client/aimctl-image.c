@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* aimctl-image.c — aimctl image import|export|list|delete and job list|cancel */
+/* aimctl-image.c — aimctl image import|export|pull|list|delete and job list|cancel */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -99,17 +99,18 @@ int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b,
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *s1 = NULL, *s2 = NULL, *s3 = NULL;
         _cleanup_(wait_done) Wait w = { .tty = isatty(STDERR_FILENO) > 0, .last_step = -1 };
-        enum { ARG_CHECKSUM = 0x100, ARG_OVERWRITE, ARG_DECOMPRESS, ARG_MEMBER, ARG_DOWNLOAD_CHECKSUM };
+        enum { ARG_CHECKSUM = 0x100, ARG_OVERWRITE, ARG_DECOMPRESS, ARG_MEMBER, ARG_DOWNLOAD_CHECKSUM, ARG_NO_SYNC };
         static const struct option options[] = {
                 { "checksum",   required_argument, NULL, ARG_CHECKSUM },
-                { "download-checksum", required_argument, NULL, ARG_DOWNLOAD_CHECKSUM },
                 { "overwrite",  no_argument,       NULL, ARG_OVERWRITE },
                 { "decompress", required_argument, NULL, ARG_DECOMPRESS },
                 { "member",     required_argument, NULL, ARG_MEMBER },
+                { "download-checksum", required_argument, NULL, ARG_DOWNLOAD_CHECKSUM },
+                { "no-sync",    no_argument,       NULL, ARG_NO_SYNC },
                 {}
         };
         const char *checksum = NULL, *decompress = NULL, *member = NULL, *download_checksum = NULL;
-        bool overwrite = false;
+        bool overwrite = false, no_sync = false;
         int c, r;
 
         optind = 0;
@@ -128,7 +129,14 @@ int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b,
                         member = optarg;
                         break;
                 case ARG_DOWNLOAD_CHECKSUM:
+                        if (!streq(method, "Pull")) {
+                                fprintf(stderr, "aimctl: --download-checksum is for image pull\n");
+                                return -EINVAL;
+                        }
                         download_checksum = optarg;
+                        break;
+                case ARG_NO_SYNC:
+                        no_sync = true;
                         break;
                 default:
                         return -EINVAL;
@@ -162,6 +170,8 @@ int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b,
                 r = sd_bus_message_append(call, "{sv}", "member", "s", member);
         if (r >= 0 && download_checksum)
                 r = sd_bus_message_append(call, "{sv}", "download_checksum", "s", download_checksum);
+        if (r >= 0 && no_sync)
+                r = sd_bus_message_append(call, "{sv}", "sync", "b", 0);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
         r = call_end(bus, call, method, &reply);
@@ -202,6 +212,7 @@ static int verb_import(sd_bus *bus, int argc, char *argv[]) {
         /* Positional arguments may be mixed with options: getopt permutes them to the end. */
         for (int i = 1; i < argc; i++)
                 if (argv[i][0] != '-' && !(i > 1 && (streq(argv[i - 1], "--checksum") ||
+                                                     streq(argv[i - 1], "--download-checksum") ||
                                                      streq(argv[i - 1], "--decompress") ||
                                                      streq(argv[i - 1], "--member")))) {
                         if (n == 2) {
@@ -214,7 +225,8 @@ static int verb_import(sd_bus *bus, int argc, char *argv[]) {
                 fprintf(stderr, "aimctl: %s needs two arguments\n", argv[0]);
                 return -EINVAL;
         }
-        return copy_and_wait(bus, streq(argv[0], "import") ? "Import" : "Export", pos[0], pos[1], argc, argv);
+        return copy_and_wait(bus, streq(argv[0], "import") ? "Import" : streq(argv[0], "pull") ? "Pull" : "Export",
+                             pos[0], pos[1], argc, argv);
 }
 
 static int verb_list(sd_bus *bus, int argc, char *argv[]) {
@@ -255,6 +267,7 @@ int verb_image(sd_bus *bus, int argc, char *argv[]) {
         static const Verb verbs[] = {
                 { "import", 2, 10, verb_import, "image import SRC NAME [--checksum=ALG:HEX] [--overwrite] [--decompress=auto|none] [--member=FILE]" },
                 { "export", 2, 10, verb_import, "image export NAME TARGET [options as import]" },
+                { "pull",   2, 12, verb_import, "image pull URL NAME [--download-checksum=ALG:HEX] [options as import]" },
                 { "list",   0, 0,  verb_list,   "image list" },
                 { "delete", 1, 1,  verb_delete, "image delete NAME" },
                 {}

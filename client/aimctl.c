@@ -202,7 +202,7 @@ static const Verb verbs[] = {
         { "status",  0, 0,  verb_status,  "status" },
         { "vlan",    1, 2 * 8192 + 2, verb_vlan, "vlan create|delete|list|apply ..." },
         { "checkpoint", 1, 2, verb_checkpoint, "checkpoint list|confirm|rollback [ID]" },
-        { "image",   1, 12, verb_image,   "image import|export|list|delete ..." },
+        { "image",   1, 12, verb_image,   "image import|export|pull|list|delete ..." },
         { "job",     1, 2,  verb_job,     "job list|cancel ..." },
         { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set|addresses ..." },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
@@ -252,12 +252,14 @@ static void help(void) {
                "  image import SRC NAME [COPY-OPTIONS] Copy repository file SRC into the datastore\n"
                "  image export NAME TARGET [COPY-OPTIONS]\n"
                "                                       Copy datastore image NAME to the repository\n"
+               "  image pull URL NAME [COPY-OPTIONS] [--download-checksum=ALG:HEX]\n"
+               "                                       Download an http(s) URL into the datastore\n"
                "  image list                           List the datastore's images\n"
                "  image delete NAME                    Delete an image\n"
                "  job list                             Show running and queued copies\n"
                "  job cancel ID                        Cancel a copy\n"
                "    COPY-OPTIONS: --checksum=sha256:HEX|md5:HEX --overwrite --decompress=auto|none\n"
-               "                  --member=FILE\n"
+               "                  --member=FILE --no-sync (done without waiting for the disk)\n"
                "\nMachines:\n"
                "  machine list                         List the virtual machines\n"
                "  machine start|shutdown|reboot|reset|destroy|suspend|resume NAME|UUID\n"

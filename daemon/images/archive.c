@@ -71,6 +71,9 @@ typedef struct Source {
         uint64_t size, read;
         uint8_t *buffer;                /* what was read of fd */
         const ArchiveOptions *o;
+        archive_read_t stream;          /* instead of fd: a stream that hashes and reports itself */
+        void *userdata;
+        const uint8_t *data;            /* the last block read: in buffer, or the stream's own */
         int error;                      /* ours, when a read, the decoder or the progress callback failed */
         char *message;                  /* and what it said */
 
@@ -96,9 +99,18 @@ static la_ssize_t source_failed(Source *s, struct archive *a, int r, const char 
 
 /* Reads the next block of fd, hashing it and reporting how far the source is read. */
 static la_ssize_t source_fill(struct archive *a, Source *s) {
+        const void *p;
         ssize_t k;
         int r;
 
+        if (s->stream) {
+                k = s->stream(s->userdata, &p);
+                if (k < 0)
+                        return source_failed(s, a, (int) k, "Failed to read the source");
+                s->data = p;
+                return k;
+        }
+        s->data = s->buffer;
         do
                 k = read(s->fd, s->buffer, READ_BLOCK);
         while (k < 0 && errno == EINTR);
@@ -121,7 +133,7 @@ static la_ssize_t source_read(struct archive *a, void *userdata, const void **re
 
         if (!s->decompressor) {
                 k = source_fill(a, s);
-                *ret = s->buffer;
+                *ret = s->data;
                 return k;
         }
         while (!s->decoded_end) {
@@ -137,7 +149,7 @@ static la_ssize_t source_read(struct archive *a, void *userdata, const void **re
                         s->in_pos = 0;
                         s->in_end = k == 0;
                 }
-                r = decompressor_step(s->decompressor, s->buffer, s->in_size, &s->in_pos, s->in_end,
+                r = decompressor_step(s->decompressor, s->data, s->in_size, &s->in_pos, s->in_end,
                                       s->decoded, READ_BLOCK, &n, &s->decoded_end, &message);
                 if (r < 0) {
                         free(s->message);
@@ -154,7 +166,7 @@ static la_ssize_t source_read(struct archive *a, void *userdata, const void **re
 
 /* The hasher covers the whole source: what libarchive did not need is read here. */
 static int source_drain(Source *s) {
-        if (!s->o->hasher)
+        if (!s->o->hasher && !s->stream)
                 return 0;
         for (;;) {
                 la_ssize_t k = source_fill(NULL, s);
@@ -210,9 +222,20 @@ static int find_member(struct archive *a, Source *s, struct archive_entry **ret,
         return source_error(s, a, -EPROTO, "unreadable header", reterr_message);
 }
 
+/* The image's digest over its blocks as they come (in order; the holes between them as zeros). */
+static int hash_block(Hasher *h, uint64_t *hashed, const void *p, size_t size, uint64_t offset) {
+        if (offset < *hashed)
+                return -EPROTO;
+        if (hasher_update_zeros(h, offset - *hashed) < 0 || hasher_update(h, p, size) < 0)
+                return -EIO;
+        *hashed = offset + size;
+        return 0;
+}
+
 static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, int fdout,
                         char **reterr_message) {
-        uint64_t end = 0, max = s->o->max_size;
+        uint64_t end = 0, hashed = 0, max = s->o->max_size;
+        Hasher *h = s->o->image_hasher;
         int k, r;
 
         if (archive_entry_size_is_set(e) && max > 0 && (uint64_t) archive_entry_size(e) > max)
@@ -234,10 +257,16 @@ static int unpack_entry(struct archive *a, Source *s, struct archive_entry *e, i
                 r = write_sparse(fdout, p, size, (uint64_t) offset);
                 if (r < 0)
                         return message_set(reterr_message, r, "Failed to write the image: %s", strerror(-r));
+                r = h ? hash_block(h, &hashed, p, size, (uint64_t) offset) : 0;
+                if (r < 0)
+                        return message_set(reterr_message, r, "%s", r == -EPROTO ? "Corrupt archive: its blocks are out of order"
+                                                                                 : "Failed to hash the image");
                 end = MAX(end, (uint64_t) offset + size);
         }
         if (archive_entry_size_is_set(e))
                 end = MAX(end, (uint64_t) archive_entry_size(e));
+        if (h && hasher_update_zeros(h, end - hashed) < 0)
+                return message_set(reterr_message, -EIO, "Failed to hash the image");
         if (ftruncate(fdout, (off_t) end) < 0)
                 return message_set(reterr_message, negative_errno(), "Failed to size the image: %m");
         return 0;
@@ -259,9 +288,9 @@ static int source_init(Source *s, int fd, ArchiveKind kind, const ArchiveOptions
         int r;
 
         *s = (Source) { .fd = fd, .o = o };
-        if (fstat(fd, &st) < 0)
+        if (fd >= 0 && fstat(fd, &st) < 0)
                 return negative_errno();
-        s->size = (uint64_t) st.st_size;
+        s->size = fd >= 0 ? (uint64_t) st.st_size : 0;
         s->buffer = malloc(READ_BLOCK);
         if (!s->buffer)
                 return -ENOMEM;
@@ -370,6 +399,101 @@ int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_m
         }
 finish:
         archive_read_free(a);
+        source_done(&s);
+        return r;
+}
+
+/* ---- a stream, read once front to back (a download) ---- */
+
+/* The decompressed stream as the source of the reader that finds the image in it: the block that
+ * told tar from raw first, then the rest as it is decompressed. */
+typedef struct Inner {
+        struct archive *outer;          /* the decompression, with the raw format: the plain bytes */
+        Source *source;
+        uint8_t *buffer;
+        uint8_t header[ARCHIVE_PROBE_SIZE];
+        size_t header_size;
+        bool header_given;
+} Inner;
+
+static la_ssize_t inner_read(struct archive *a, void *userdata, const void **ret) {
+        Inner *in = userdata;
+        la_ssize_t k;
+
+        if (!in->header_given) {
+                in->header_given = true;
+                if (in->header_size > 0) {
+                        *ret = in->header;
+                        return (la_ssize_t) in->header_size;
+                }
+        }
+        k = archive_read_data(in->outer, in->buffer, READ_BLOCK);
+        if (k < 0) {
+                archive_set_error(a, in->source->error < 0 ? -in->source->error : EPROTO, "%s",
+                                  archive_error_string(in->outer) ?: "unreadable data");
+                return -1;
+        }
+        *ret = in->buffer;
+        return k;
+}
+
+int archive_unpack_stream(ArchiveKind kind, archive_read_t read, void *userdata, int fdout, const ArchiveOptions *o,
+                          char **reterr_message) {
+        Inner in = {};
+        struct archive *a = NULL;
+        struct archive_entry *e = NULL;
+        Source s = {};
+        la_ssize_t k = 0;
+        int r;
+
+        assert_return(read && fdout >= 0 && o, -EINVAL);
+
+        in.outer = archive_read_new();
+        a = archive_read_new();
+        in.buffer = malloc(READ_BLOCK);
+        r = in.outer && a && in.buffer ? source_init(&s, -EBADF, kind, o) : -ENOMEM;
+        if (r < 0) {
+                message_set(reterr_message, r, "Failed to set up unpacking: %s", strerror(-r));
+                goto finish;
+        }
+        s.stream = read;
+        s.userdata = userdata;
+        in.source = &s;
+        r = archive_open(in.outer, &s, kind, false);
+        if (r == -EOPNOTSUPP) {
+                message_set(reterr_message, r, "libarchive lacks a filter: %s", archive_error_string(in.outer) ?: "");
+                goto finish;
+        }
+        if (r >= 0 && archive_read_next_header(in.outer, &e) != ARCHIVE_OK)
+                r = -EPROTO;
+        /* The first block of the decompressed stream tells a tar from a bare image. */
+        while (r >= 0 && in.header_size < sizeof(in.header) &&
+               (k = archive_read_data(in.outer, in.header + in.header_size, sizeof(in.header) - in.header_size)) > 0)
+                in.header_size += (size_t) k;
+        if (r >= 0 && k < 0)
+                r = -EPROTO;
+        if (r < 0) {
+                r = source_error(&s, in.outer, r, "cannot decompress its start", reterr_message);
+                goto finish;
+        }
+        if ((archive_probe(in.header, in.header_size) == ARCHIVE_TAR ? archive_read_support_format_tar(a)
+                                                                      : archive_read_support_format_raw(a)) != ARCHIVE_OK ||
+            archive_read_open(a, &in, NULL, inner_read, NULL) != ARCHIVE_OK) {
+                r = source_error(&s, a, -EPROTO, "unreadable start", reterr_message);
+                goto finish;
+        }
+        r = find_member(a, &s, &e, reterr_message);
+        if (r >= 0)
+                r = unpack_entry(a, &s, e, fdout, reterr_message);
+        if (r >= 0) {
+                r = source_drain(&s);
+                if (r < 0)
+                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
+        }
+finish:
+        archive_read_free(a);
+        archive_read_free(in.outer);
+        free(in.buffer);
         source_done(&s);
         return r;
 }

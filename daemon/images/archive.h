@@ -33,11 +33,22 @@ typedef struct ArchiveOptions {
         Hasher *hasher;                 /* NULL, or the digest of the source as stored (compressed) */
         copy_progress_t progress;       /* bytes of the source read so far */
         void *userdata;
+        Hasher *image_hasher;           /* NULL, or the digest of the image as written (holes as zeros) */
 } ArchiveOptions;
+
+/* A source read once, front to back (a download): the next bytes at *ret, valid until the next
+ * call, and their number; 0 at its end; or a negative errno, which the unpacking fails with. */
+typedef ssize_t (*archive_read_t)(void *userdata, const void **ret);
 
 /* Unpacks the image in fdin into fdout (a new, empty file), keeping zero blocks as holes. Corrupt,
  * truncated or hostile input fails with a negative errno and a description. */
 int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_message);
+
+/* The same from a stream whose first bytes archive_probe() said are kind: decompressed as it
+ * arrives, the first block of the result telling a tar from a bare image. o->hasher and o->progress are not used: the stream hashes and reports what it
+ * reads itself (and is read to its end, so that its digest covers every byte). */
+int archive_unpack_stream(ArchiveKind kind, archive_read_t read, void *userdata, int fdout, const ArchiveOptions *o,
+                          char **reterr_message);
 
 /* True if a tar member's name looks like a disk image rather than OVF metadata. */
 bool archive_member_is_disk(const char *name);

@@ -29,6 +29,7 @@ static const char * const copy_method_table[_COPY_METHOD_MAX] = {
         [COPY_METHOD_SENDFILE] = "sendfile",
         [COPY_METHOD_READ_WRITE] = "read-write",
         [COPY_METHOD_ARCHIVE] = "archive",
+        [COPY_METHOD_HTTP] = "http",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(copy_method, CopyMethod);

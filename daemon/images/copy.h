@@ -15,6 +15,7 @@ typedef enum CopyMethod {
         COPY_METHOD_SENDFILE,
         COPY_METHOD_READ_WRITE,
         COPY_METHOD_ARCHIVE,
+        COPY_METHOD_HTTP,               /* a pull: the bytes came over http or https */
         _COPY_METHOD_MAX,
         _COPY_METHOD_INVALID = -EINVAL,
 } CopyMethod;

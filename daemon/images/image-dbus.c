@@ -2,6 +2,7 @@
 /* image-dbus.c — org.abiquo.Node1.Images on the root object, and one org.abiquo.Node1.Image per image */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@ typedef struct CopyRequest {
         const char *decompress;
         const char *member;
         int overwrite;
+        int sync;
+        const char *download_checksum;  /* the options only Pull has */
+        uint64_t max_size;
 } CopyRequest;
 
 static int open_datastore(Manager *m, sd_bus_error *error) {
@@ -46,8 +50,9 @@ static int destination_key(int dirfd, const char *name, char **ret) {
 
 /* ---- org.abiquo.Node1.Images ---- */
 
-static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error *error) {
-        CopyRequest o = { .decompress = "auto" };
+static int read_options(sd_bus_message *message, JobType type, CopyRequest *ret, sd_bus_error *error) {
+        CopyRequest o = { .decompress = "auto", .sync = true };
+        bool pull = type == JOB_PULL;
         const char *key;
         int r;
 
@@ -66,12 +71,19 @@ static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error 
                         r = sd_bus_message_read(message, "v", "s", &o.member);
                 else if (streq(key, "overwrite"))
                         r = sd_bus_message_read(message, "v", "b", &o.overwrite);
+                else if (streq(key, "sync"))
+                        r = sd_bus_message_read(message, "v", "b", &o.sync);
+                else if (pull && streq(key, "download_checksum"))
+                        r = sd_bus_message_read(message, "v", "s", &o.download_checksum);
+                else if (pull && streq(key, "max_size"))
+                        r = sd_bus_message_read(message, "v", "t", &o.max_size);
                 else
-                        return aim_error(error, -EINVAL, "Unknown option '%s' (known: checksum, overwrite, decompress, member)",
-                                         key);
+                        return aim_error(error, -EINVAL, "Unknown option '%s' (known: checksum, overwrite, decompress, member, "
+                                         "sync%s)", key, pull ? ", download_checksum, max_size" : "");
                 if (r < 0)
-                        return aim_error(error, -EINVAL, "Option '%s' has the wrong type (checksum, decompress, member: s; "
-                                         "overwrite: b)", key);
+                        return aim_error(error, -EINVAL, "Option '%s' has the wrong type (checksum, decompress, member%s: s; "
+                                         "overwrite, sync: b%s)", key, pull ? ", download_checksum" : "",
+                                         pull ? "; max_size: t" : "");
                 r = sd_bus_message_exit_container(message);
                 if (r < 0)
                         return r;
@@ -93,7 +105,24 @@ static int read_options(sd_bus_message *message, CopyRequest *ret, sd_bus_error 
 }
 
 /* The worker's request (worker/protocol.h) for the options; type= is job_submit()'s. */
-static int build_request(const CopyRequest *o, const char *name, WorkerRecord *ret) {
+/* A pull's keys: where from, and the [rimp] settings, which the worker does not read itself. */
+static int add_pull_fields(WorkerRecord *req, const Config *config, const char *url, const CopyRequest *o) {
+        int r;
+
+        r = worker_record_add(req, "url", url);
+        if (r >= 0 && o->download_checksum)
+                r = worker_record_add(req, "download_checksum", o->download_checksum);
+        if (r >= 0 && o->max_size > 0)
+                r = worker_record_addf(req, "max_size", "%" PRIu64, o->max_size);
+        if (r >= 0 && config->ca_file)
+                r = worker_record_add(req, "ca_file", config->ca_file);
+        if (r >= 0)
+                r = worker_record_addf(req, "stall_seconds", "%u", config->pull_stall_seconds);
+        return r;
+}
+
+static int build_request(const Config *config, JobType type, const char *source, const CopyRequest *o,
+                         const char *name, WorkerRecord *ret) {
         _cleanup_(worker_record_done) WorkerRecord req = {};
         int r;
 
@@ -106,6 +135,10 @@ static int build_request(const CopyRequest *o, const char *name, WorkerRecord *r
                 r = worker_record_add(&req, "member", o->member);
         if (r >= 0 && o->checksum)
                 r = worker_record_add(&req, "checksum", o->checksum);
+        if (r >= 0 && !o->sync)
+                r = worker_record_add(&req, "sync", "no");
+        if (r >= 0 && type == JOB_PULL)
+                r = add_pull_fields(&req, config, source, o);
         if (r < 0)
                 return r;
         *ret = req;
@@ -117,9 +150,9 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
                   const CopyRequest *o, sd_bus_error *error) {
         Images *im = m->images;
         const char *source_root = type == JOB_IMPORT ? m->config.repository : m->config.datastore;
-        const char *target_root = type == JOB_IMPORT ? m->config.datastore : m->config.repository;
+        const char *target_root = type == JOB_EXPORT ? m->config.repository : m->config.datastore;
         const char *source_arg = type == JOB_IMPORT ? "source" : "name";
-        const char *target_arg = type == JOB_IMPORT ? "name" : "target";
+        const char *target_arg = type == JOB_EXPORT ? "target" : "name";
         _cleanup_(worker_record_done) WorkerRecord request = {};
         _cleanup_close_ int source_fd = -EBADF, dir_fd = -EBADF;
         _cleanup_free_ char *destination = NULL, *name = NULL, *why = NULL;
@@ -127,7 +160,8 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         Job *j, *other;
         int r;
 
-        r = image_open_source(source_root, source, source_arg, &source_fd, &why);
+        /* A pull's source is its url, which the worker opens. */
+        r = type == JOB_PULL ? 0 : image_open_source(source_root, source, source_arg, &source_fd, &why);
         if (r < 0)
                 return aim_error(error, r, "%s", why ?: "Failed to open the source");
         free(why);
@@ -145,13 +179,14 @@ static int submit(Manager *m, sd_bus_message *message, JobType type, const char 
         if (!o->overwrite && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                 return aim_error(error, -AIM_EEXIST, "The %s '%s' exists; pass overwrite to replace it", target_arg, target);
 
-        r = build_request(o, name, &request);
+        r = build_request(&m->config, type, source, o, name, &request);
         if (r < 0)
                 return aim_error(error, r, "Failed to create the job");
         /* Checked now for a clear error; the job opens both again when it starts. */
         source_fd = safe_close(source_fd);
         dir_fd = safe_close(dir_fd);
-        r = job_submit(im->queue, type, source_root, source, target_root, target, destination, &request, &j);
+        r = job_submit(im->queue, type, type == JOB_PULL ? NULL : source_root, source, target_root, target, destination,
+                       &request, &j);
         if (r == -ENOBUFS)
                 return aim_error(error, -AIM_EBUSY, "%u jobs wait for a worker already, the most there may be; "
                                  "submit again when one has started", JOB_QUEUED_MAX);
@@ -181,12 +216,12 @@ static int method_copy(sd_bus_message *message, Manager *m, JobType type, sd_bus
         r = sd_bus_message_read(message, "ss", &a, &b);
         if (r < 0)
                 return r;
-        r = read_options(message, &o, error);
+        r = read_options(message, type, &o, error);
         if (r < 0)
                 return r;
         source = a;
         target = b;
-        name = type == JOB_IMPORT ? b : a;
+        name = type == JOB_EXPORT ? a : b;
 
         if (!image_name_is_valid(name))
                 return aim_error(error, -EINVAL, "Invalid name '%s': must be 1..255 bytes of [A-Za-z0-9._+-], "
@@ -197,13 +232,20 @@ static int method_copy(sd_bus_message *message, Manager *m, JobType type, sd_bus
         if (type == JOB_EXPORT && !relative_path_is_valid(target))
                 return aim_error(error, -EINVAL, "Invalid target '%s': must be a relative path inside the repository, "
                                  "without '..'", target);
+        if (type == JOB_PULL && !http_url_is_valid(source))
+                return aim_error(error, -EINVAL, "Invalid url '%s': must be http:// or https://, a host and a path of at "
+                                 "most %u bytes without spaces or control characters", source, HTTP_URL_MAX);
         if (o.checksum && checksum_parse(o.checksum, &ignored) < 0)
                 return aim_error(error, -EINVAL, "Invalid option checksum '%s': must be sha256:<64 hex digits> or "
                                  "md5:<32 hex digits>", o.checksum);
+        if (o.download_checksum && checksum_parse(o.download_checksum, &ignored) < 0)
+                return aim_error(error, -EINVAL, "Invalid option download_checksum '%s': must be sha256:<64 hex digits> "
+                                 "or md5:<32 hex digits>", o.download_checksum);
 
         r = polkit_check_async(m->polkit, message, IMAGES_ACTION,
-                               type == JOB_IMPORT ? (const char *[]) { "source", source, "name", name, NULL }
-                                                  : (const char *[]) { "name", name, "target", target, NULL },
+                               type == JOB_IMPORT ? (const char *[]) { "source", source, "name", name, NULL } :
+                               type == JOB_PULL ? (const char *[]) { "url", source, "name", name, NULL }
+                                                : (const char *[]) { "name", name, "target", target, NULL },
                                error);
         if (r < 0)
                 return r;
@@ -218,6 +260,10 @@ static int method_import(sd_bus_message *message, void *userdata, sd_bus_error *
 
 static int method_export(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         return method_copy(message, userdata, JOB_EXPORT, error);
+}
+
+static int method_pull(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, JOB_PULL, error);
 }
 
 static int delete_image(sd_bus_message *message, Manager *m, const char *name, sd_bus_error *error) {
@@ -302,6 +348,8 @@ static const sd_bus_vtable images_vtable[] = {
                                 SD_BUS_RESULT("u", id, "o", job), method_import, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Export", SD_BUS_ARGS("s", name, "s", target, "a{sv}", options),
                                 SD_BUS_RESULT("u", id, "o", job), method_export, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Pull", SD_BUS_ARGS("s", url, "s", name, "a{sv}", options),
+                                SD_BUS_RESULT("u", id, "o", job), method_pull, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete_by_name,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(stto)", images), method_list_images,

@@ -230,6 +230,7 @@ void image_copy_init(ImageCopy *c) {
                 .dir_fd = -EBADF,
                 .tmp_fd = -EBADF,
                 .decompress = true,
+                .sync = true,
         };
 }
 
@@ -276,7 +277,7 @@ static int random_name(char *buf, size_t n) {
 
 /* A new file in the destination folder that nobody can see: O_TMPFILE where the file system has
  * it (nothing is left behind whatever happens), else a hidden name removed on failure. */
-static int make_temporary(ImageCopy *c) {
+int image_copy_make_temporary(ImageCopy *c) {
         char name[sizeof(IMAGE_TEMP_PREFIX) + 17];
         int fd, r;
 
@@ -332,7 +333,7 @@ int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char **reterr_message)
                         return say(negative_errno(), reterr_message, "Failed to read the source");
                 kind = archive_probe(header, (size_t) k);
         }
-        r = make_temporary(c);
+        r = image_copy_make_temporary(c);
         if (r < 0)
                 return say(r, reterr_message, "Failed to create the new file");
 
@@ -386,9 +387,22 @@ static int link_tmpfile(int fd, int dirfd, const char *name) {
         return linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? negative_errno() : 0;
 }
 
+/* The folder's entries on stable storage: fsync() wants an fd opened for reading, not O_PATH. */
+static int sync_folder(int dirfd) {
+        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return negative_errno();
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
 int image_copy_publish(ImageCopy *c, char **reterr_message) {
         char name[sizeof(IMAGE_TEMP_PREFIX) + 17];
         int r;
+
+        /* The data first: a name must never reach the disk before what it names. */
+        if (c->sync && fdatasync(c->tmp_fd) < 0)
+                return say(negative_errno(), reterr_message, "Failed to write '%s' to stable storage", c->name);
 
         if (!c->tmp_name && !c->overwrite) {
                 /* linkat() never replaces: an image that appeared meanwhile stays as it is. */
@@ -423,6 +437,12 @@ finish:
                 return say(r, reterr_message, "Image '%s' appeared meanwhile; not replaced (overwrite is false)", c->name);
         if (r < 0)
                 return say(r, reterr_message, "Failed to publish '%s'", c->name);
+        if (c->sync) {
+                r = sync_folder(c->dir_fd);
+                if (r < 0)
+                        return say(r, reterr_message, "Published '%s', but failed to write its folder to stable storage",
+                                   c->name);
+        }
         return 0;
 }
 

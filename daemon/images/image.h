@@ -42,6 +42,7 @@ typedef struct ImageCopy {
         char *name;                     /* the final name in it */
         bool overwrite;
         bool decompress;                /* decompress=auto: unpack what archive_probe() recognises */
+        bool sync;                      /* published only once data and name are on stable storage */
         char *member;
         Checksum checksum;              /* algorithm "" when none is asked for */
         Checksum digest;                /* what the written bytes gave, once verified */
@@ -54,11 +55,14 @@ typedef struct ImageCopy {
 void image_copy_init(ImageCopy *c);
 void image_copy_done(ImageCopy *c);
 
+/* Opens c->tmp_fd: a new file in c->dir_fd that nobody sees until it is published. */
+int image_copy_make_temporary(ImageCopy *c);
 /* Writes the source into a new invisible file in the destination folder and verifies it; on
  * success c->digest is the digest of what was written (when a checksum was asked for). */
 int image_copy_data(ImageCopy *c, CopyMethod *ret_method, char **reterr_message);
 /* Gives the verified file its final name: atomically, and never over an existing image unless
- * overwrite was asked for (-EEXIST). */
+ * overwrite was asked for (-EEXIST). With c->sync, the data is on stable storage before the name
+ * and the name before this returns (fdatasync of the file, fsync of the folder). */
 int image_copy_publish(ImageCopy *c, char **reterr_message);
 
 /* Removes the temporary files a killed worker left in dirfd. Returns how many. */

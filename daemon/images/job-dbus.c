@@ -130,9 +130,9 @@ static void on_job_finished(Job *j, void *userdata) {
                 log_notice("Job %u (%s %s → %s) %s: %s", j->id, job_type_to_string(j->type), j->source, j->target,
                            result, strempty(j->message));
 
-        if (j->type == JOB_IMPORT)
+        if (j->type == JOB_IMPORT || j->type == JOB_PULL)
                 image_forget(j->images, j->target);     /* whatever it was, it may be new now */
-        if (j->state == JOB_DONE && j->type == JOB_IMPORT &&
+        if (j->state == JOB_DONE && (j->type == JOB_IMPORT || j->type == JOB_PULL) &&
             sd_bus_path_encode(IMAGE_PATH_PREFIX, j->target, &image) >= 0)
                 (void) sd_bus_emit_interfaces_added(m->bus, image, IMAGE_INTERFACE, NULL);
         (void) sd_bus_emit_interfaces_removed(m->bus, j->object_path, JOB_INTERFACE, NULL);

@@ -28,6 +28,7 @@
 static const char * const job_type_table[_JOB_TYPE_MAX] = {
         [JOB_IMPORT] = "import",
         [JOB_EXPORT] = "export",
+        [JOB_PULL] = "pull",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(job_type, JobType);
@@ -304,7 +305,7 @@ static int job_start(Job *j, char **reterr_message) {
                 if (r < 0)
                         return r;
         }
-        r = image_open_target(j->target_root, j->target, j->type == JOB_IMPORT ? "name" : "target", &dir_fd,
+        r = image_open_target(j->target_root, j->target, j->type == JOB_EXPORT ? "target" : "name", &dir_fd,
                               &name, reterr_message);
         if (r < 0)
                 return r;

@@ -14,6 +14,7 @@
 typedef enum JobType {
         JOB_IMPORT,
         JOB_EXPORT,
+        JOB_PULL,
         _JOB_TYPE_MAX,
         _JOB_TYPE_INVALID = -EINVAL,
 } JobType;

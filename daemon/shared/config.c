@@ -23,6 +23,7 @@ typedef enum KeyType {
         KEY_REDIS_HOST,
         KEY_READABLE_FILE,
         KEY_NODE_NAME,
+        KEY_SECONDS,
         KEY_OBSOLETE,
 } KeyType;
 
@@ -47,6 +48,8 @@ static const Key keys[] = {
         { "rimp",    "repository", KEY_PATH,   offsetof(Config, repository) },
         { "rimp",    "datastore",  KEY_PATH,   offsetof(Config, datastore) },
         { "rimp",    "maxJobs",    KEY_JOBS,   offsetof(Config, max_jobs) },
+        { "rimp",    "caFile",     KEY_PATH,   offsetof(Config, ca_file) },
+        { "rimp",    "pullStallSeconds", KEY_SECONDS, offsetof(Config, pull_stall_seconds) },
         { "server",  "port",       KEY_OBSOLETE, 0, "aimd is reached over D-Bus, it listens on no TCP port" },
         { "vlan",    "ifconfigCmd", KEY_OBSOLETE, 0, "links are configured over netlink, no command is run" },
         { "vlan",    "vconfigCmd", KEY_OBSOLETE, 0, "VLANs are created over netlink, no command is run" },
@@ -63,6 +66,7 @@ int config_init(Config *c) {
                 .repository = strdup("/opt/vm_repository"),
                 .datastore = strdup("/var/lib/virt"),
                 .max_jobs = 4,
+                .pull_stall_seconds = 30,
                 .state_dir = strdup("/var/lib/aim"),
         };
         if (!c->uri || !c->redis_stream || !c->repository || !c->datastore || !c->state_dir) {
@@ -81,6 +85,7 @@ void config_done(Config *c) {
         free(c->node_name);
         free(c->repository);
         free(c->datastore);
+        free(c->ca_file);
         free(c->state_dir);
         strv_free(c->notices);
         *c = (Config) {};
@@ -227,6 +232,11 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                         return error_at(reterr_message, filename, line, "[%s] %s must be 1..64 bytes of [A-Za-z0-9._-], not '%s'",
                                         k->section, k->name, value);
                 return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+        case KEY_SECONDS:
+                if (parse_uint(value, 1, 3600, field) < 0)
+                        return error_at(reterr_message, filename, line, "[%s] %s must be a number of seconds 1..3600, not '%s'",
+                                        k->section, k->name, value);
+                return 0;
         case KEY_OBSOLETE:
                 if (asprintf(&notice, "%s:%u: [%s] %s is ignored: %s.", filename, line, k->section, k->name, k->why) < 0)
                         return -ENOMEM;
@@ -353,6 +363,7 @@ static bool key_differs(const Key *k, const Config *a, const Config *b) {
         case KEY_PORT:
         case KEY_JOBS:
         case KEY_COUNT:
+        case KEY_SECONDS:
                 return *(const unsigned *) fa != *(const unsigned *) fb;
         case KEY_OBSOLETE:
                 return false;

@@ -20,6 +20,8 @@ typedef struct Config {
         char *repository;       /* [rimp] repository: the shared (NFS) image repository */
         char *datastore;        /* [rimp] datastore: the local directory of VM disks */
         unsigned max_jobs;      /* [rimp] maxJobs: copies that may run at once */
+        char *ca_file;          /* [rimp] caFile: the CAs pulls trust instead of the system's; NULL: those */
+        unsigned pull_stall_seconds; /* [rimp] pullStallSeconds: a pull below 1 KiB/s this long fails */
         char *state_dir;        /* --state-dir: persisted daemon state */
         char **notices;         /* what the parser wants said once (obsolete keys) */
 } Config;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* valid.c — validators for names and paths that callers hand us */
+/* valid.c — validators for names, paths and URLs that callers hand us */
 #include <limits.h>
 #include <net/if.h>
 #include <string.h>
@@ -78,4 +78,23 @@ int safe_atou_bounded(const char *s, unsigned max, unsigned *ret) {
         }
         *ret = (unsigned) v;
         return 0;
+}
+
+bool http_url_is_valid(const char *s) {
+        const char *host;
+
+        if (!s || strnlen(s, HTTP_URL_MAX + 1) > HTTP_URL_MAX)
+                return false;
+        if (strncmp(s, "http://", 7) == 0)
+                host = s + 7;
+        else if (strncmp(s, "https://", 8) == 0)
+                host = s + 8;
+        else
+                return false;
+        if (host[0] == 0 || host[0] == '/' || host[0] == '?' || host[0] == '#')
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p == ' ' || char_is_control(*p))
+                        return false;
+        return true;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* valid.h — validators for names and paths that callers hand us */
+/* valid.h — validators for names, paths and URLs that callers hand us */
 #pragma once
 
 #include <stdbool.h>
@@ -17,3 +17,8 @@ bool relative_path_is_valid(const char *s);
 /* Parses s as a decimal number in 0..max: digits only (no sign, space or "0x"), else -EINVAL;
  * past max -ERANGE. */
 int safe_atou_bounded(const char *s, unsigned max, unsigned *ret);
+
+#define HTTP_URL_MAX 4096
+/* A URL a pull may fetch: http:// or https://, a host, at most HTTP_URL_MAX bytes, no spaces and
+ * no control characters (curl would take some of them as separators). */
+bool http_url_is_valid(const char *s);

@@ -18,7 +18,12 @@
  *   decompress=auto|none      unpack what the first bytes say is compressed or a tar (default auto)
  *   member=PATH               the member to take from a tar (default: the first disk image)
  *   checksum=ALG:HEX          the digest the source must have (default: none checked)
- *   url=URL                   a pull's source, instead of fd 5
+ *   sync=yes|no               fdatasync the image and fsync its folder before done (default yes)
+ *   url=URL                   a pull's source, instead of fd 5; then also, optionally:
+ *   download_checksum=ALG:HEX the digest the bytes as downloaded must have
+ *   max_size=N                bytes the image may take (default: the folder's free space)
+ *   ca_file=PATH              the CAs to trust instead of the system's ([rimp] caFile)
+ *   stall_seconds=N           below 1 KiB/s this long fails the pull ([rimp] pullStallSeconds)
  * A worker refuses a request with a key it does not know (an older worker, a newer daemon).
  * The worker answers with any number of progress records and then exactly one result:
  *   state=running  done=N total=N method=M                           progress (rate-limited)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "util/message.h"
 #include "worker/sandbox.h"
@@ -43,7 +44,19 @@ static const int allowed[] = {
         SCMP_SYS(getrandom), SCMP_SYS(uname),
 };
 
-static int install_filter(void) {
+/* A pull's: libcurl's connections and its wakeup pair, OpenSSL, and glibc's resolver (which reads
+ * its files and asks the name servers over UDP). socket() is allowed for these families only. */
+static const int allowed_network[] = {
+        SCMP_SYS(connect), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+        SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(bind), SCMP_SYS(shutdown), SCMP_SYS(sendmmsg),
+        SCMP_SYS(socketpair), SCMP_SYS(pipe2), SCMP_SYS(eventfd2), SCMP_SYS(sysinfo), SCMP_SYS(getuid),
+        SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+        SCMP_SYS(access), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
+        SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+};
+static const int socket_families[] = { AF_INET, AF_INET6, AF_UNIX };
+
+static int install_filter(bool network) {
         scmp_filter_ctx ctx;
         int r = 0;
 
@@ -52,6 +65,11 @@ static int install_filter(void) {
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(allowed) && r >= 0; i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+        for (size_t i = 0; network && i < ELEMENTSOF(allowed_network) && r >= 0; i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_network[i], 0);
+        for (size_t i = 0; network && i < ELEMENTSOF(socket_families) && r >= 0; i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) socket_families[i]));
         if (r >= 0)
                 r = seccomp_load(ctx);
         seccomp_release(ctx);
@@ -64,7 +82,7 @@ static int set_limit(int resource, rlim_t soft, rlim_t hard) {
         return setrlimit(resource, &l) < 0 ? negative_errno() : 0;
 }
 
-int sandbox_enter(char **reterr_message) {
+int sandbox_enter(bool network, char **reterr_message) {
         int r;
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -81,7 +99,7 @@ int sandbox_enter(char **reterr_message) {
         if (r >= 0 && !SANITIZED)
                 r = set_limit(RLIMIT_DATA, WORKER_MEMORY_MAX, WORKER_MEMORY_MAX);
         if (r >= 0 && !SANITIZED)
-                r = install_filter();
+                r = install_filter(network);
         if (r >= 0)
                 return 0;
 fail:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* worker.c — aimd-worker: one copy job (import, export) in a process of its own, exec'd by aimd
+/* worker.c — aimd-worker: one copy job (import, export, pull) in a process of its own, exec'd by aimd
  *
  * The daemon parses no untrusted image bytes itself: each job runs here, with only the fds of
  * worker/protocol.h, confined (worker/sandbox.h), reporting over its channel. */
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "images/image.h"
+#include "images/pull.h"
 #include "shared/log.h"
 #include "util/message.h"
 #include "util/valid.h"
@@ -56,7 +57,7 @@ static int on_progress(uint64_t done, uint64_t total, CopyMethod method, void *u
         if (cancelled)
                 return -ECANCELED;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (done < total && (now.tv_sec - progress->last.tv_sec) * 1000000000LL +
+        if ((done < total || total == 0) && (now.tv_sec - progress->last.tv_sec) * 1000000000LL +
                             (now.tv_nsec - progress->last.tv_nsec) < (long long) REPORT_INTERVAL_NSEC)
                 return 0;
         progress->last = now;
@@ -73,10 +74,71 @@ static int on_progress(uint64_t done, uint64_t total, CopyMethod method, void *u
         return r == -EPIPE ? -ECANCELED : 0;
 }
 
+/* What a pull needs beyond an ImageCopy. */
+typedef struct PullRequest {
+        bool pull;
+        char *url;
+        Checksum download_checksum;
+        uint64_t max_size;
+        char *ca_file;
+        unsigned stall_seconds;
+} PullRequest;
+
+static void pull_request_done(PullRequest *p) {
+        free(p->url);
+        free(p->ca_file);
+}
+
 typedef struct Request {
         ImageCopy *copy;
+        PullRequest *pull;
         const char *bad_key;
 } Request;
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end != 0 || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* The keys only a pull has. */
+static int pull_field(PullRequest *p, const char *key, const char *value) {
+        uint64_t u = 0;
+        int r;
+
+        if (streq(key, "url")) {
+                if (!http_url_is_valid(value))
+                        return -EINVAL;
+                free(p->url);
+                p->url = strdup(value);
+                return p->url ? 0 : -ENOMEM;
+        }
+        if (streq(key, "download_checksum"))
+                return checksum_parse(value, &p->download_checksum);
+        if (streq(key, "max_size"))
+                return parse_u64(value, UINT64_MAX, &p->max_size);
+        if (streq(key, "ca_file")) {
+                if (value[0] != '/')
+                        return -EINVAL;
+                free(p->ca_file);
+                p->ca_file = strdup(value);
+                return p->ca_file ? 0 : -ENOMEM;
+        }
+        if (streq(key, "stall_seconds")) {
+                r = parse_u64(value, 3600, &u);
+                p->stall_seconds = (unsigned) u;
+                return r < 0 || u == 0 ? -EINVAL : 0;
+        }
+        return -EPROTO;
+}
 
 static int parse_bool(const char *s) {
         if (streq(s, "yes"))
@@ -92,9 +154,10 @@ static int request_field(const char *key, const char *value, void *userdata) {
         int r = 0;
 
         q->bad_key = key;
-        if (streq(key, "type"))
-                r = streq(value, "import") || streq(value, "export") ? 0 : -EOPNOTSUPP;
-        else if (streq(key, "name")) {
+        if (streq(key, "type")) {
+                r = streq(value, "import") || streq(value, "export") || streq(value, "pull") ? 0 : -EOPNOTSUPP;
+                q->pull->pull = streq(value, "pull");
+        } else if (streq(key, "name")) {
                 if (!image_name_is_valid(value))
                         return -EINVAL;
                 free(c->name);
@@ -114,17 +177,20 @@ static int request_field(const char *key, const char *value, void *userdata) {
                 r = c->member ? 0 : -ENOMEM;
         } else if (streq(key, "checksum"))
                 r = checksum_parse(value, &c->checksum);
-        else
-                r = -EPROTO;
+        else if (streq(key, "sync")) {
+                r = parse_bool(value);
+                c->sync = r > 0;
+        } else
+                r = pull_field(q->pull, key, value);
         if (r >= 0)
                 q->bad_key = NULL;
         return r < 0 ? r : 0;
 }
 
 /* Reads the request and fills in c; the fds of protocol.h are c's from here on. */
-static int read_request(ImageCopy *c, char **reterr_message) {
+static int read_request(ImageCopy *c, PullRequest *pull, char **reterr_message) {
         _cleanup_(worker_record_done) WorkerRecord req = {};
-        Request q = { .copy = c };
+        Request q = { .copy = c, .pull = pull };
         int r;
 
         r = worker_record_receive(WORKER_FD_CHANNEL, &req);
@@ -140,16 +206,43 @@ static int read_request(ImageCopy *c, char **reterr_message) {
                 return message_set(reterr_message, r, "The copy worker cannot read its request: %s", strerror(-r));
         if (!worker_record_get(&req, "type") || !c->name)
                 return message_set(reterr_message, -EBADMSG, "The copy worker's request lacks its type or name");
+        if (pull->pull != !!pull->url)
+                return message_set(reterr_message, -EBADMSG, "The copy worker's request has a url only if it is a pull");
         c->dir_fd = WORKER_FD_TARGET;
         c->source_fd = WORKER_FD_SOURCE;
         return 0;
 }
 
-static int run(ImageCopy *c, CopyMethod *ret_method, char **reterr_message) {
+static int on_pull_progress(uint64_t done, uint64_t total, void *userdata) {
+        return on_progress(done, total, COPY_METHOD_HTTP, userdata);
+}
+
+static int pull_data(ImageCopy *c, const PullRequest *q, CopyMethod *ret_method, char **reterr_message) {
+        _cleanup_(pull_freep) Pull *p = NULL;
+        PullOptions o = {
+                .ca_file = q->ca_file,
+                .stall_seconds = q->stall_seconds,
+                .backoff_msec = 250,
+                .progress = on_pull_progress,
+                .userdata = c->copy.userdata,
+        };
+        int r;
+
+        r = pull_new(q->url, &o, &p);
+        if (r < 0)
+                return message_set(reterr_message, r, "Failed to set up the download: %s", strerror(-r));
+        *ret_method = COPY_METHOD_HTTP;
+        r = pull_image_data(c, p, &q->download_checksum, q->max_size, reterr_message);
+        /* The last figures: BytesDone is the bytes received, BytesTotal the Content-Length. */
+        (void) on_progress(pull_done(p), pull_size(p), COPY_METHOD_HTTP, c->copy.userdata);
+        return r;
+}
+
+static int run(ImageCopy *c, const PullRequest *pull, CopyMethod *ret_method, char **reterr_message) {
         sigset_t term;
         int r;
 
-        r = image_copy_data(c, ret_method, reterr_message);
+        r = pull->pull ? pull_data(c, pull, ret_method, reterr_message) : image_copy_data(c, ret_method, reterr_message);
         if (r < 0)
                 return r;
         /* A cancel either comes before the image is published or not at all. */
@@ -187,6 +280,7 @@ static int send_result(int error, CopyMethod method, const Checksum *checksum, c
 
 int main(int argc, char *argv[]) {
         _cleanup_(image_copy_done) ImageCopy c;
+        _cleanup_(pull_request_done) PullRequest pull = {};
         _cleanup_free_ char *message = NULL;
         CopyMethod method = _COPY_METHOD_INVALID;
         Progress progress = {};
@@ -201,13 +295,13 @@ int main(int argc, char *argv[]) {
         }
         r = setup_signals();
         if (r >= 0)
-                r = read_request(&c, &message);
+                r = read_request(&c, &pull, &message);
         if (r >= 0)
-                r = sandbox_enter(&message);
+                r = sandbox_enter(pull.pull, &message);
         if (r >= 0) {
                 c.copy.progress = on_progress;
                 c.copy.userdata = &progress;
-                r = run(&c, &method, &message);
+                r = run(&c, &pull, &method, &message);
         }
         if (r == -ECANCELED) {
                 free(message);

@@ -263,3 +263,33 @@ check_introspection() {
         python3 "$AIM_SRCDIR/tests/integration/compare-introspection.py" "$AIM_TMP/live.xml" "$AIM_SRCDIR/dbus" \
                 || fail "live introspection of $1 differs from dbus/*.xml"
 }
+
+# aim_make_ca DIR: a test CA (DIR/ca.pem) and a server certificate it signed for 127.0.0.1
+# (DIR/server.pem, DIR/server.key), made with openssl.
+aim_make_ca() {
+        local d=$1
+        require_cmd openssl
+        mkdir -p "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=aimd-test-ca \
+                -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || fail "openssl could not make the CA"
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+                -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || fail "openssl could not make a request"
+        printf 'subjectAltName=IP:127.0.0.1\n' > "$d/san.ext"
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+                -extfile "$d/san.ext" -out "$d/server.pem" 2>/dev/null || fail "openssl could not sign the certificate"
+}
+
+# aim_start_http NAME ROOT [CERT KEY]: http-server.py serving ROOT on a free loopback port (HTTPS
+# with CERT and KEY); sets AIM_HTTP_PORT. Its request log is $AIM_TMP/NAME.log. Stopped at teardown.
+aim_start_http() {
+        local name=$1 root=$2 pid
+        shift 2
+        require_cmd python3
+        rm -f "$AIM_TMP/$name.port"
+        python3 "$AIM_SRCDIR/tests/integration/http-server.py" --root "$root" --port-file "$AIM_TMP/$name.port" \
+                --log "$AIM_TMP/$name.log" ${1:+--cert "$1" --key "$2"} >"$AIM_TMP/$name.out" 2>&1 &
+        pid=$!
+        aim_on_teardown kill "$pid"
+        wait_for 20 test -s "$AIM_TMP/$name.port" || fail "the test HTTP server did not start: $(cat "$AIM_TMP/$name.out")"
+        AIM_HTTP_PORT=$(cat "$AIM_TMP/$name.port")
+}

@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-images.sh — imports and exports on real file systems (loop btrfs, xfs, ext4, tmpfs) through
 # the bus: reflink, copy_file_range, sendfile, holes, checksums, archives, hostile paths, ENOSPC,
-# cancel, a killed daemon, Exists/Busy/queued, progress signals, and polkit (real polkitd).
+# cancel, a killed daemon, Exists/Busy/queued, progress signals, polkit (real polkitd); the exec'd
+# worker's fds and confinement, unpack memory and free-space bounds, the queue cap, cached reads.
 . "$(dirname "$0")/lib.sh"
 
 aim_enter_mount_ns "$@"
-require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus readelf
+require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus readelf strace
+# python3-dbus, from the system's python3 if the first python3 on PATH has another "dbus".
+py=python3; $py -c 'import dbus; dbus.Interface' 2>/dev/null || py=/usr/bin/python3
+$py -c 'import dbus; dbus.Interface' 2>/dev/null || skip "python3-dbus is not installed (tests/setup-deps.sh installs it)"
 aim_setup
 cat >> "$AIM_TMP/aim.ini" <<EOT
 maxJobs = 1
@@ -400,9 +404,13 @@ wait_for 10 pgrep -x aimd-worker >/dev/null || fail "no worker for the third slo
 kill -STOP $(pgrep -x aimd-worker)
 dpid=$(daemon_pid)
 fds_before=$(ls "/proc/$dpid/fd" | wc -l)
-for i in $(seq 1 64); do
-        gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import tiny.img "q$i" '{}' >/dev/null || fail "queued job $i refused"
-done
+# One client for the 64 calls: 64 gdbus processes cost more than the jobs on a loaded machine.
+$py - <<'PY' || fail "64 queued jobs were not accepted"
+import dbus
+images = dbus.Interface(dbus.SystemBus().get_object("org.abiquo.Node1", "/org/abiquo/Node1"), "org.abiquo.Node1.Images")
+for i in range(1, 65):
+        images.Import("tiny.img", "q%d" % i, dbus.Dictionary({}, signature="sv"))
+PY
 fds_after=$(ls "/proc/$dpid/fd" | wc -l)
 [ "$fds_after" -le $((fds_before + 4)) ] || fail "64 queued jobs took $((fds_after - fds_before)) fds"
 msg=$(assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import tiny.img q65 '{}')
@@ -420,6 +428,7 @@ ok "64 queued jobs with $((fds_after - fds_before)) more daemon fds; the 65th ge
 # enumerate over and over.
 use "$FS/tmp/repo" "$FS/tmp/ds"
 python3 -c 'import sys; [open("%s/many%d" % (sys.argv[1], i), "w").close() for i in range(3000)]' "$FS/tmp/ds"
+# (3000 as in the issue; enumerating them as nobody is what the loop pays for.)
 gmo() { as_user nobody busctl --system --timeout=120 call org.abiquo.Node1 /org/abiquo/Node1 \
         org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null; }
 gmo || fail "GetManagedObjects with 3000 images"
@@ -434,7 +443,7 @@ kill "$st"; wait "$st" 2>/dev/null || true
 opens=$(grep -c "many" "$AIM_TMP/gmo.strace" || true)
 assert_eq "$opens" 0 "image files opened by a cached GetManagedObjects"
 pids=()
-for k in 1 2 3 4; do (for n in $(seq 10); do gmo; done) & pids+=($!); done
+for k in 1 2 3 4; do (for n in $(seq 3); do gmo; done) & pids+=($!); done
 for n in 1 2 3; do
         busctl --system --timeout=20 get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version \
                 >/dev/null || fail "Get Version was not answered while others enumerated"

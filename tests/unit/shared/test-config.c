@@ -35,6 +35,8 @@ static void test_defaults(void **state) {
         assert_string_equal(c.state_dir, "/var/lib/aim");
         assert_int_equal(c.redis_port, 6379);
         assert_int_equal(c.max_jobs, 4);
+        assert_null(c.ca_file);
+        assert_int_equal(c.pull_stall_seconds, 30);
         assert_null(c.notices);
         config_done(&c);
 }
@@ -105,6 +107,16 @@ static void test_bom_and_quoted_comment(void **state) {
         assert_string_equal(c.datastore, "/tmp/a");
         assert_string_equal(c.repository, "/srv/#repo");
         assert_string_equal(c.uri, "test:///default");
+}
+
+static void test_pull_keys(void **state) {
+        _cleanup_free_ char *error = NULL;
+        Config c;
+
+        assert_int_equal(parse(&c, "[rimp]\ncaFile = \"/etc/aim/ca.pem\"\npullStallSeconds = 5\n", &error), 0);
+        assert_null(error);
+        assert_string_equal(c.ca_file, "/etc/aim/ca.pem");
+        assert_int_equal(c.pull_stall_seconds, 5);
         config_done(&c);
 }
 
@@ -174,6 +186,11 @@ static const Bad bad[] = {
         { "[monitor]\nnodeName = node 1\n", "aim.ini:2: [monitor] nodeName must be 1..64 bytes of [A-Za-z0-9._-], "
           "not 'node 1'" },
         { "[monitor]\nredisStream =\n", "aim.ini:2: [monitor] redisStream must not be empty" },
+        { "[rimp]\ncaFile = ca.pem\n", "aim.ini:2: [rimp] caFile must be an absolute path, not 'ca.pem'" },
+        { "[rimp]\ncaFile =\n", "aim.ini:2: [rimp] caFile must be an absolute path, not ''" },
+        { "[rimp]\npullStallSeconds = 0\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '0'" },
+        { "[rimp]\npullStallSeconds = 3601\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '3601'" },
+        { "[rimp]\npullStallSeconds = 5s\n", "aim.ini:2: [rimp] pullStallSeconds must be a number of seconds 1..3600, not '5s'" },
 };
 
 static void test_malformed(void **state) {
@@ -333,6 +350,7 @@ int main(void) {
                 cmocka_unit_test(test_aim_file),
                 cmocka_unit_test(test_empty_file_keeps_defaults),
                 cmocka_unit_test(test_bom_and_quoted_comment),
+                cmocka_unit_test(test_pull_keys),
                 cmocka_unit_test(test_crlf_and_whitespace),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_broker_keys),

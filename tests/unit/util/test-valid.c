@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-valid.c — the name and path validators */
+/* test-valid.c — the name, path and URL validators */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "util/macro.h"
 #include "util/valid.h"
 
 static void test_ifname(void **state) {
@@ -73,11 +75,54 @@ static void test_relative_path(void **state) {
         assert_false(relative_path_is_valid("a\x01"));
 }
 
+static void test_http_url_valid(void **state) {
+        static const char * const good[] = {
+                "http://example.com/disk.img",
+                "https://127.0.0.1:8443/images/disk.qcow2.img.gz",
+                "http://[::1]/a",
+                "https://host/path?query=1&x=%20#frag",
+                "http://h",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                assert_true(http_url_is_valid(good[i]));
+}
+
+static void test_http_url_invalid(void **state) {
+        static const char * const bad[] = {
+                "", "http://", "https://", "http:///etc/passwd", "http://?x", "http://#x",
+                "file:///etc/passwd", "ftp://example.com/disk.img", "HTTP://example.com/a", "gopher://x/",
+                "http://example.com/a b", "http://example.com/a\tb", "http://example.com/a\nb",
+                "http://example.com/\x7f", "http://example.com/\x01", " http://example.com/",
+                "example.com/disk.img", "http:/example.com/a",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_false(http_url_is_valid(bad[i]));
+        assert_false(http_url_is_valid(NULL));
+}
+
+static void test_http_url_length(void **state) {
+        _cleanup_free_ char *url = malloc(HTTP_URL_MAX + 2);
+
+        assert_non_null(url);
+        memcpy(url, "http://h/", 9);
+        memset(url + 9, 'a', HTTP_URL_MAX - 9);
+        url[HTTP_URL_MAX] = 0;
+        assert_true(http_url_is_valid(url));            /* exactly the bound */
+        url[HTTP_URL_MAX] = 'a';
+        url[HTTP_URL_MAX + 1] = 0;
+        assert_false(http_url_is_valid(url));           /* one byte more */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ifname),
                 cmocka_unit_test(test_image_name),
                 cmocka_unit_test(test_relative_path),
+                cmocka_unit_test(test_http_url_valid),
+                cmocka_unit_test(test_http_url_invalid),
+                cmocka_unit_test(test_http_url_length),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
