@@ -368,6 +368,15 @@ int define_spec_resolve(DefineSpec *s, const DefineResolver *resolver, void *use
         assert_return(s, -EINVAL);
         assert_return(resolver, -EINVAL);
 
+        /* What an earlier call found goes: this one looks again. */
+        for (size_t i = 0; i < s->n_disks; i++) {
+                free(s->disks[i].path);
+                s->disks[i].path = NULL;
+        }
+        free(s->kernel_path);
+        free(s->initrd_path);
+        s->kernel_path = s->initrd_path = NULL;
+
         for (size_t i = 0; i < s->n_disks; i++) {
                 DefineDisk *d = &s->disks[i];
                 _cleanup_free_ char *why = NULL;
