@@ -123,18 +123,13 @@ static void subscriber(const char *address, const Target *t, int ready_fd, int o
         }
 }
 
-static void bench_events(const char *address, const Target *t, size_t n) {
-        sd_bus *bus = connect_to(address);
-        int ready[2], times[2];
-        uint64_t *lat[2], start;
-        size_t k[2] = {};
-        char *path, c;
+/* Forks the subscriber and waits until its match is in place; times[0] then reads its event times. */
+static pid_t subscriber_start(const char *address, const Target *t, int times[2]) {
+        int ready[2];
         pid_t pid;
+        char c;
 
-        path = domain_path(bus, t, "test");
-        lat[0] = calloc(n, sizeof(uint64_t));
-        lat[1] = calloc(n, sizeof(uint64_t));
-        if (pipe(ready) < 0 || pipe(times) < 0 || !lat[0] || !lat[1])
+        if (pipe(ready) < 0 || pipe(times) < 0)
                 die("set up", -errno, NULL);
         pid = fork();
         if (pid < 0)
@@ -148,6 +143,24 @@ static void bench_events(const char *address, const Target *t, size_t n) {
         close(times[1]);
         if (read(ready[0], &c, 1) != 1)
                 die("subscriber", -EIO, NULL);
+        close(ready[0]);
+        return pid;
+}
+
+static void bench_events(const char *address, const Target *t, size_t n) {
+        sd_bus *bus = connect_to(address);
+        int times[2];
+        uint64_t *lat[2], start;
+        size_t k[2] = {};
+        char *path;
+        pid_t pid;
+
+        path = domain_path(bus, t, "test");
+        lat[0] = calloc(n, sizeof(uint64_t));
+        lat[1] = calloc(n, sizeof(uint64_t));
+        if (!lat[0] || !lat[1])
+                die("set up", -ENOMEM, NULL);
+        pid = subscriber_start(address, t, times);
 
         start = now_ns();
         for (size_t i = 0; i < n; i++) {
@@ -231,24 +244,12 @@ static void bench_define(const char *address, const Target *t, size_t n) {
         uint64_t *reply_lat = calloc(n, sizeof(uint64_t)), *event_lat = calloc(n, sizeof(uint64_t));
         /* Rounds on one daemon need new names. */
         const char *prefix = getenv("BENCH_NAME_PREFIX") ?: "def";
-        int ready[2], times[2];
-        char c;
+        int times[2];
         pid_t pid;
 
-        if (pipe(ready) < 0 || pipe(times) < 0 || !reply_lat || !event_lat)
-                die("set up", -errno, NULL);
-        pid = fork();
-        if (pid < 0)
-                die("fork", -errno, NULL);
-        if (pid == 0) {
-                close(ready[0]);
-                close(times[0]);
-                subscriber(address, t, ready[1], times[1]);
-        }
-        close(ready[1]);
-        close(times[1]);
-        if (read(ready[0], &c, 1) != 1)
-                die("subscriber", -EIO, NULL);
+        if (!reply_lat || !event_lat)
+                die("set up", -ENOMEM, NULL);
+        pid = subscriber_start(address, t, times);
 
         for (size_t i = 0; i < n; i++) {
                 sd_bus_error e = SD_BUS_ERROR_NULL;
