@@ -5,7 +5,7 @@
 # images on tmpfs and machines on a libvirt test driver. authz-sweep.py reads dbus/*.xml and
 # does the calls; this script sets the scene.
 . "$(dirname "$0")/lib.sh"
-aim_run_in_uml 768M 400 "$@"
+aim_run_in_uml 768M 600 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3
 python3 -c 'import dbus' 2>/dev/null || skip "python3-dbus is not installed (tests/setup-deps.sh installs it)"
