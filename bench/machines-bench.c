@@ -8,6 +8,11 @@
  *   machines-bench aimd ADDRESS objects N               N GetManagedObjects calls
  *   machines-bench libvirt-dbus ADDRESS define N        defines N more domains (the test driver's
  *                                                      node lives in libvirt-dbus' connection)
+ *   machines-bench aimd|libvirt-dbus ADDRESS definebench N
+ *                                                      N definitions, timed to the reply and to the
+ *                                                      defined event at a separate subscriber:
+ *                                                      DefineMachine(spec) against DomainDefineXML of
+ *                                                      the XML aimd builds from that spec
  * Prints one line of key=value results. */
 #include <errno.h>
 #include <stdbool.h>
@@ -212,6 +217,74 @@ static void bench_list(const char *address, const Target *t, size_t n, bool obje
         sd_bus_flush_close_unref(bus);
 }
 
+/* What define.c builds on the test driver for {memory_kib: 65536, graphics: vnc} (test-define and
+ * test-machines-define check that shape), so that both daemons define the same domain. */
+#define BENCH_XML \
+        "<domain type=\"test\"><name>%s</name><memory unit=\"KiB\">65536</memory>" \
+        "<currentMemory unit=\"KiB\">65536</currentMemory><vcpu>1</vcpu><os><type arch=\"i686\">hvm</type></os>" \
+        "<features><acpi/></features><devices><emulator>/usr/bin/test-hv</emulator>" \
+        "<graphics type=\"vnc\" autoport=\"yes\" listen=\"127.0.0.1\"><listen type=\"address\" address=\"127.0.0.1\"/>" \
+        "</graphics></devices></domain>"
+
+static void bench_define(const char *address, const Target *t, size_t n) {
+        sd_bus *bus = connect_to(address);
+        uint64_t *reply_lat = calloc(n, sizeof(uint64_t)), *event_lat = calloc(n, sizeof(uint64_t));
+        /* Rounds on one daemon need new names. */
+        const char *prefix = getenv("BENCH_NAME_PREFIX") ?: "def";
+        int ready[2], times[2];
+        char c;
+        pid_t pid;
+
+        if (pipe(ready) < 0 || pipe(times) < 0 || !reply_lat || !event_lat)
+                die("set up", -errno, NULL);
+        pid = fork();
+        if (pid < 0)
+                die("fork", -errno, NULL);
+        if (pid == 0) {
+                close(ready[0]);
+                close(times[0]);
+                subscriber(address, t, ready[1], times[1]);
+        }
+        close(ready[1]);
+        close(times[1]);
+        if (read(ready[0], &c, 1) != 1)
+                die("subscriber", -EIO, NULL);
+
+        for (size_t i = 0; i < n; i++) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                char name[48], xml[1024];
+                uint64_t t0, t1, t2;
+                int r;
+
+                snprintf(name, sizeof(name), "%.16s%05zu", prefix, i);
+                t0 = now_ns();
+                if (t == &aimd)
+                        r = sd_bus_call_method(bus, t->service, t->root, "org.abiquo.Node1.Machines", "DefineMachine",
+                                               &e, NULL, "sa{sv}", name, 2, "memory_kib", "t", (uint64_t) 65536,
+                                               "graphics", "s", "vnc");
+                else {
+                        snprintf(xml, sizeof(xml), BENCH_XML, name);
+                        r = sd_bus_call_method(bus, t->service, t->root, "org.libvirt.Connect", "DomainDefineXML",
+                                               &e, NULL, "s", xml);
+                }
+                if (r < 0)
+                        die("define", r, &e);
+                t1 = now_ns();
+                if (read(times[0], &t2, sizeof(t2)) != sizeof(t2))
+                        die("read event time", -EIO, NULL);
+                reply_lat[i] = t1 - t0;
+                event_lat[i] = t2 - t0;
+        }
+        printf("defines=%zu reply_p50_us=%.0f reply_p99_us=%.0f event_p50_us=%.0f event_p99_us=%.0f\n", n,
+               percentile_us(reply_lat, n, 0.5), percentile_us(reply_lat, n, 0.99),
+               percentile_us(event_lat, n, 0.5), percentile_us(event_lat, n, 0.99));
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        free(reply_lat);
+        free(event_lat);
+        sd_bus_flush_close_unref(bus);
+}
+
 static void define_domains(const char *address, size_t n) {
         sd_bus *bus = connect_to(address);
 
@@ -238,7 +311,7 @@ int main(int argc, char *argv[]) {
         size_t n;
 
         if (argc != 5) {
-                fprintf(stderr, "Usage: machines-bench aimd|libvirt-dbus ADDRESS events|list|objects|define N\n");
+                fprintf(stderr, "Usage: machines-bench aimd|libvirt-dbus ADDRESS events|list|objects|define|definebench N\n");
                 return EXIT_FAILURE;
         }
         t = strcmp(argv[1], "aimd") == 0 ? &aimd : &lvd;
@@ -251,6 +324,8 @@ int main(int argc, char *argv[]) {
                 bench_list(argv[2], t, n, false);
         else if (strcmp(argv[3], "objects") == 0)
                 bench_list(argv[2], t, n, true);
+        else if (strcmp(argv[3], "definebench") == 0)
+                bench_define(argv[2], t, n);
         else
                 define_domains(argv[2], n);
         return EXIT_SUCCESS;

@@ -82,7 +82,7 @@ static int verb_action(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char method[16];
-        const char *path;
+        const char *path = NULL;
         int r;
 
         r = machine_path(bus, argv[1], &reply, &path);
@@ -424,7 +424,7 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL;
         bool force = false, remove_images = false;
-        const char *path;
+        const char *path = NULL;
         int c, r;
 
         optind = 0;
@@ -458,7 +458,7 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
 static int verb_xml(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL, *reply = NULL;
-        const char *path, *xml;
+        const char *path = NULL, *xml;
         int r;
 
         r = machine_path(bus, argv[1], &found, &path);
@@ -524,7 +524,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(table_freep) Table *t = NULL;
         static const char *const rows[][2] = { { "Disks", "sss" }, { "Interfaces", "sss" }, { "Graphics", "ssi" } };
         _cleanup_free_ char *addresses = NULL;
-        const char *path;
+        const char *path = NULL;
         int r;
 
         r = machine_path(bus, argv[1], &found, &path);
@@ -583,7 +583,7 @@ static int verb_set(sd_bus *bus, int argc, char *argv[]) {
         uint32_t vcpus = 0;
         uint64_t memory_kib = 0;
         int autostart = -1, c, r;
-        const char *path;
+        const char *path = NULL;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)

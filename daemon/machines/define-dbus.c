@@ -277,31 +277,33 @@ static int check_shared_disks(Manager *m, const DefineSpec *s, sd_bus_error *err
         return 0;
 }
 
+/* Appends v to the comma-separated list *l. */
+static int list_append(char **l, const char *v) {
+        char *n;
+
+        if (!v)
+                return 0;
+        if (asprintf(&n, "%s%s%s", *l, **l ? "," : "", v) < 0)
+                return -ENOMEM;
+        free(*l);
+        *l = n;
+        return 0;
+}
+
 /* The comma-separated lists polkit's rules see. */
 static int details_join(const DefineSpec *s, char **ret_images, char **ret_devices, char **ret_bridges) {
         _cleanup_free_ char *images = strdup(""), *devices = strdup(""), *bridges = strdup("");
-        char **lists[] = { &images, &devices, &bridges };
 
         if (!images || !devices || !bridges)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_disks + s->n_nics + 2; i++) {
-                const char *v;
-                size_t which;
-                char *n;
-
-                if (i < s->n_disks)
-                        which = s->disks[i].image ? 0 : 1, v = s->disks[i].image ?: s->disks[i].device;
-                else if (i < s->n_disks + s->n_nics)
-                        which = 2, v = s->nics[i - s->n_disks].bridge;
-                else
-                        which = 0, v = i == s->n_disks + s->n_nics ? s->kernel : s->initrd;
-                if (!v)
-                        continue;
-                if (asprintf(&n, "%s%s%s", *lists[which], **lists[which] ? "," : "", v) < 0)
+        for (size_t i = 0; i < s->n_disks; i++)
+                if (list_append(&images, s->disks[i].image) < 0 || list_append(&devices, s->disks[i].device) < 0)
                         return -ENOMEM;
-                free(*lists[which]);
-                *lists[which] = n;
-        }
+        for (size_t i = 0; i < s->n_nics; i++)
+                if (list_append(&bridges, s->nics[i].bridge) < 0)
+                        return -ENOMEM;
+        if (list_append(&images, s->kernel) < 0 || list_append(&images, s->initrd) < 0)
+                return -ENOMEM;
         *ret_images = TAKE_PTR(images);
         *ret_devices = TAKE_PTR(devices);
         *ret_bridges = TAKE_PTR(bridges);

@@ -161,18 +161,29 @@ static bool uuid_is_valid(const char *s) {
         return true;
 }
 
-static bool mac_is_unicast(const char *s) {
-        unsigned b[6];
-        char end;
+static int hex_digit(char c) {
+        const char *digits = "0123456789abcdef", *p = strchr(digits, c | 0x20);
 
-        if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+        return c && p ? (int) (p - digits) : -1;
+}
+
+/* xx:xx:xx:xx:xx:xx, not multicast, not all zero. */
+static bool mac_is_unicast(const char *s) {
+        unsigned any = 0;
+        int first = 0;
+
+        if (strlen(s) != 17)
                 return false;
-        for (size_t i = 2; i < 17; i += 3)
-                if (s[i] != ':')
+        for (size_t i = 0; i < 17; i += 3) {
+                int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+
+                if (hi < 0 || lo < 0 || (i < 15 && s[i + 2] != ':'))
                         return false;
-        if (strspn(s, "0123456789abcdefABCDEF:") != 17)
-                return false;
-        return (b[0] & 1) == 0 && (b[0] | b[1] | b[2] | b[3] | b[4] | b[5]) != 0;
+                if (i == 0)
+                        first = hi * 16 + lo;
+                any |= (unsigned) (hi * 16 + lo);
+        }
+        return (first & 1) == 0 && any != 0;
 }
 
 static bool port_parse(const char *s, size_t n, unsigned *ret) {

@@ -60,6 +60,7 @@ struct Virt {
 
         VirtHost host;
         bool can_forward;       /* libvirt has the passt backend of user-mode networking */
+        char *capabilities;     /* of this connection, once a definition needed them */
         Hashmap *machines;      /* uuid → Machine */
 };
 
@@ -241,6 +242,11 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
                         return;
                 }
         }
+        if (known && m->announced && event == VIR_DOMAIN_EVENT_DEFINED) {
+                /* DefineMachine read it all a moment ago and said so: no news, nothing to read. */
+                m->announced = false;
+                return;
+        }
         old_state = m->state;
         /* A new domain or a new definition: read everything. The state is the one the event leads
          * to, not libvirt's current one: when events queue up (two calls in quick succession), each
@@ -266,10 +272,6 @@ static void domain_changed(Virt *v, virDomainPtr dom, int event, int detail) {
         }
 
         event_name = machine_event_to_string(event);
-        if (known && m->announced && event == VIR_DOMAIN_EVENT_DEFINED) {
-                m->announced = false;
-                event_name = NULL;
-        }
         detail_name = machine_event_detail_to_string(event, detail);
         if (event_name)
                 machine_emit(v, m, event_name, detail_name, known ? old_state : m->state);
@@ -438,6 +440,9 @@ static void virt_close(Virt *v) {
         }
         virConnectClose(v->conn);
         v->conn = NULL;
+        /* A reconnect may reach another hypervisor (an upgraded one): ask again. */
+        free(v->capabilities);
+        v->capabilities = NULL;
 }
 
 static void virt_disconnect(Virt *v) {
@@ -660,6 +665,7 @@ Virt *virt_free(Virt *v) {
         HASHMAP_FOREACH(m, v->machines)
                 machine_free(m);
         hashmap_free(v->machines);
+        free(v->capabilities);
         virt_host_done(&v->host);
         sd_event_source_disable_unref(v->reconnect_source);
         sd_event_source_disable_unref(v->lost_source);
@@ -727,6 +733,7 @@ struct CallJob {
         uint64_t memory_kib;
         char *name;
         DefineSpec spec;
+        char *capabilities;     /* the connection's, when the loop knew them already */
 
         int r;
         char *message;
@@ -736,6 +743,7 @@ struct CallJob {
 static void call_job_free(CallJob *j) {
         virConnectClose(j->conn);
         define_spec_done(&j->spec);
+        free(j->capabilities);
         free(j->name);
         free(j->message);
         free(j->result);
@@ -926,7 +934,7 @@ static int define_failed(CallJob *j) {
 }
 
 static int define_work(CallJob *j, virDomainPtr unused) {
-        _cleanup_free_ char *caps = NULL, *xml = NULL;
+        _cleanup_free_ char *xml = NULL;
         char uuid[VIR_UUID_STRING_BUFLEN];
         virDomainPtr d;
         int r;
@@ -944,10 +952,14 @@ static int define_work(CallJob *j, virDomainPtr unused) {
         }
         virResetLastError();
 
-        caps = virConnectGetCapabilities(j->conn);
-        if (!caps)
-                return call_fail(j);
-        r = define_build_xml(&j->spec, j->name, caps, &xml, &j->message);
+        /* The hypervisor builds its capabilities anew for every call (QEMU's probe them): once per
+         * connection is enough, the loop keeps them. */
+        if (!j->capabilities) {
+                j->capabilities = virConnectGetCapabilities(j->conn);
+                if (!j->capabilities)
+                        return call_fail(j);
+        }
+        r = define_build_xml(&j->spec, j->name, j->capabilities, &xml, &j->message);
         if (r < 0)
                 return (j->r = r);
         d = virDomainDefineXML(j->conn, xml);
@@ -972,8 +984,11 @@ static void define_post(CallJob *j) {
         virDomainPtr d;
         Machine *m;
 
-        if (!j->v->conn)
+        /* Still the connection the capabilities came from. */
+        if (!j->v->conn || j->v->conn != j->conn)
                 return;
+        if (!j->v->capabilities)
+                j->v->capabilities = TAKE_PTR(j->capabilities);
         d = virDomainLookupByUUIDString(j->v->conn, j->result);
         if (!d) {
                 (void) virt_last_error(NULL);
@@ -1009,6 +1024,13 @@ int virt_define(Virt *v, const char *name, DefineSpec *spec, VirtReplyFn reply, 
         if (!j->name) {
                 call_job_free(j);
                 return -ENOMEM;
+        }
+        if (v->capabilities) {
+                j->capabilities = strdup(v->capabilities);
+                if (!j->capabilities) {
+                        call_job_free(j);
+                        return -ENOMEM;
+                }
         }
         j->spec = *spec;
         *spec = (DefineSpec) DEFINE_SPEC_INIT;
