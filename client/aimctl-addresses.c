@@ -70,7 +70,7 @@ int machine_addresses_text(sd_bus *bus, const char *path, char **ret) {
 int verb_machine_addresses(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        const char *path, *name = NULL, *source = "any";
+        const char *path = NULL, *name = NULL, *source = "any";
         int r;
 
         for (int i = 1; i < argc; i++)

@@ -191,7 +191,7 @@ class Sweep:
             'Machine.GetXML': (machine['m-start'], []),
             'Machine.SetAutostart': (machine['m-start'], [True]),
             'Machine.SetResources': (machine['m-start'], [{'vcpus': ['u', 2]}]),
-            'Machine.GetAddresses': (machine['m-reset'], ['any']),     # running after Reset
+            'Machine.GetAddresses': (machine['m-reset'], ['lease']),   # running after Reset
             # Read-only methods with arguments: the hostile table needs valid ones too.
             'Machines.GetMachine': (ROOT, ['m-start']),
         }
