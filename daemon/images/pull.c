@@ -24,6 +24,9 @@
 /* curl hands us at most this much per call; our buffer holds a few of them. */
 #define PULL_CURL_BUFFER (256U * 1024)
 #define PULL_BUFFER (4U * PULL_CURL_BUFFER)
+/* A connection (TCP and TLS handshake) may take this long, or the stall bound if that is longer:
+ * a short stall bound must not fail a slow handshake on a busy host. */
+#define PULL_CONNECT_SECONDS 30
 /* How long one wait for the socket lasts: progress and cancellation are looked at in between. */
 #define PULL_POLL_MSEC 200
 
@@ -308,7 +311,7 @@ static int transfer_start(Pull *p) {
             curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "aimd/" AIMD_VERSION) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long) p->o.stall_seconds) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long) MAX(p->o.stall_seconds, PULL_CONNECT_SECONDS)) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long) PULL_STALL_BYTES_PER_SECOND) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long) p->o.stall_seconds) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long) PULL_CURL_BUFFER) != CURLE_OK ||
@@ -355,7 +358,7 @@ static int result_error(Pull *p, CURLcode c, char **reterr_message) {
         case CURLE_OPERATION_TIMEDOUT:
                 if (p->status == 0)
                         return message_set(reterr_message, -ETIMEDOUT, "Could not connect within %u s: %s",
-                                    p->o.stall_seconds, what);
+                                    MAX(p->o.stall_seconds, (unsigned) PULL_CONNECT_SECONDS), what);
                 return message_set(reterr_message, -ETIMEDOUT, "The transfer stalled for %u s at %s",
                             p->o.stall_seconds, format_bytes(p->offset, a, sizeof(a)));
         case CURLE_PEER_FAILED_VERIFICATION:
