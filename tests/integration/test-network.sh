@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 # In ASan builds this skips; the sanitizers check the same code paths in test-vlan, test-netlink
 # and test-network-netns.
-aim_run_in_uml 512M 1500 "$@"
+aim_run_in_uml 512M 2400 "$@"
 aim_enter_mount_ns "$@"
 require_cmd ip python3 gdbus
 aim_setup
