@@ -184,8 +184,8 @@ EOT
         dbus-daemon --config-file="$AIM_TMP/bus.conf" --nofork --nopidfile >"$AIM_TMP/bus.log" 2>&1 &
         AIM_BUS_PID=$!
         export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$AIM_TMP/bus.sock"
-        wait_for 10 test -S "$AIM_TMP/bus.sock" || fail "the private bus did not come up"
-        wait_for 10 busctl --system list --no-pager >/dev/null 2>&1 || fail "the private bus does not answer"
+        wait_for 60 test -S "$AIM_TMP/bus.sock" || fail "the private bus did not come up"
+        wait_for 60 busctl --system list --no-pager >/dev/null 2>&1 || fail "the private bus does not answer"
 }
 
 # aim_start_polkitd RULES_JS: a real polkitd with our actions and the given rules (needs
@@ -202,7 +202,8 @@ aim_start_polkitd() {
         [ -d /usr/share/polkit-1/rules.d ] && mount --bind "$AIM_TMP/polkit/empty" /usr/share/polkit-1/rules.d
         /usr/lib/polkit-1/polkitd --no-debug >"$AIM_TMP/polkitd.log" 2>&1 &
         AIM_POLKITD_PID=$!
-        wait_for 10 name_has_owner org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
+        # Polls: generous caps cost nothing when things work; under UML on a busy machine polkitd took > 10 s.
+        wait_for 60 name_has_owner org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
 }
 
 aim_stop_polkitd() {
@@ -222,7 +223,7 @@ as_user() {
 aim_activate() {
         busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version >/dev/null \
                 || fail "bus activation of the daemon failed"
-        wait_for 10 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
+        wait_for 60 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
 }
 
 aim_stop_daemon() {

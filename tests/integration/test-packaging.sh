@@ -28,7 +28,8 @@ ok "meson install ships the daemon, its aimd-worker, aimctl, unit, activation, b
 
 # The unit: bus-activated, its name declared, state directory, hardened; systemd accepts it.
 for line in Type=dbus BusName=org.abiquo.Node1 "ExecStart=$sbin/aimd" StateDirectory=aim \
-        ProtectSystem=strict NoNewPrivileges=yes "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6" Restart=on-failure; do
+        ProtectSystem=strict NoNewPrivileges=yes "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6" \
+        'ExecReload=kill -HUP $MAINPID' Restart=on-failure; do
         grep -qxF "$line" "$unit" || fail "aimd.service lacks '$line'"
 done
 sed "s|^ExecStart=.*|ExecStart=$root$sbin/aimd|" "$unit" > "$root/aimd.service"

@@ -58,7 +58,7 @@ cp "$AIM_SRCDIR/tests/systemd/aim.ini" "$payload/etc/aim/aim.ini"
 ln -s "/usr/lib/uml/modules/$kver" "$payload/usr/lib/modules/$kver"
 
 rc=0
-bash "$AIM_SRCDIR/tests/systemd/uml-systemd.sh" "$AIM_TMP" "$payload" "${AIM_UML_TIMEOUT:-300}" || rc=$?
+bash "$AIM_SRCDIR/tests/systemd/uml-systemd.sh" "$AIM_TMP" "$payload" "${AIM_UML_TIMEOUT:-600}" || rc=$?
 [ -f "$AIM_TMP/out/results.tap" ] && cat "$AIM_TMP/out/results.tap"
 [ -f "$AIM_TMP/out/boot-time.txt" ] && sed 's/^/# /' "$AIM_TMP/out/boot-time.txt"
 if [ $rc -ne 0 ]; then
