@@ -3,7 +3,7 @@
 # test-broker-auth.sh — the broker over TCP to a real redis-server with ACL users: a host name
 # resolved off the loop, AUTH user password; a wrong password, a user without XADD permission, an
 # unknown host, a refused connection: the daemon keeps serving, LastError and the log say why, and
-# once the cause is gone (the ACL fixed) the waiting events go out.
+# once the cause is gone (the ACL fixed) the waiting events go out; aimctl events as an ACL user.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker-redis.sh"
 
@@ -37,6 +37,23 @@ assert_eq "$(bprop Address)" "s \"localhost:$port\"" "Address"
 machine Destroy
 wait_for 20 bash -c "[ \"\$(redis-cli -s '$AIM_TMP/r1.sock' xlen aim:events)\" = 1 ]" || fail "no entry"
 ok "a host name (resolved off the loop), TCP, AUTH as an ACL user: the entry is in the stream"
+
+out=$("$AIMCTL" events --broker="127.0.0.1:$port" --user=reader --password-file="$AIM_TMP/password") \
+        || fail "aimctl events as reader failed"
+assert_contains "$out" " node-x 1 machine event=stopped" "aimctl events as an ACL user"
+if out=$("$AIMCTL" events --broker="127.0.0.1:$port" --user=reader --password-file="$AIM_TMP/wrong" 2>&1); then
+        fail "aimctl events with a wrong password worked: $out"
+fi
+assert_contains "$out" "Redis refused AUTH as reader: WRONGPASS" "aimctl events, wrong password"
+if out=$("$AIMCTL" events --broker="127.0.0.1:$port" --user=aimd --password-file="$AIM_TMP/password" 2>&1); then
+        fail "aimctl events as a user without read permission worked: $out"
+fi
+assert_contains "$out" "NOPERM" "aimctl events, user without XRANGE"
+if out=$("$AIMCTL" events --broker="127.0.0.1:$port" --user=reader 2>&1); then fail "--user without --password-file worked"; fi
+assert_contains "$out" "--user needs --password-file" "aimctl events --user alone"
+if out=$("$AIMCTL" events --broker="127.0.0.1:$port" --password-file="$AIM_TMP/none" 2>&1); then fail "a missing password file worked"; fi
+assert_contains "$out" "cannot read the password file $AIM_TMP/none" "aimctl events, missing password file"
+ok "aimctl events --user --password-file: reads as an ACL user; a wrong password, no permission, no file: a clear error"
 
 restart_with redisHost=127.0.0.1 "redisPort=$port" redisUser=aimd "redisPasswordFile=$AIM_TMP/wrong"
 wait_for 20 last_error_contains "refused" || fail "no LastError for a wrong password: $(bprop LastError)"
