@@ -308,8 +308,44 @@ static int daemon_broker_address(sd_bus *bus, char **ret) {
         return 0;
 }
 
+/* AUTH [user] password, the password being the first line of password_file (as redisPasswordFile). */
+static int redis_auth(redisContext *c, const char *user, const char *password_file) {
+        redisReply *reply;
+        char password[4096 + 2] = {};
+        FILE *f;
+        bool ok;
+        int r = 0;
+
+        f = fopen(password_file, "re");
+        if (!f) {
+                r = negative_errno();
+                fprintf(stderr, "aimctl: cannot read the password file %s: %s\n", password_file, strerror(-r));
+                return r;
+        }
+        ok = fgets(password, sizeof(password), f) != NULL;
+        (void) fclose(f);
+        password[strcspn(password, "\r\n")] = 0;
+        if (!ok || strlen(password) > 4096) {
+                fprintf(stderr, "aimctl: %s: %s\n", password_file, ok ? "the password is too long" : "empty");
+                explicit_bzero(password, sizeof(password));
+                return -EINVAL;
+        }
+        reply = redisCommandArgv(c, user ? 3 : 2, (const char *[]) { "AUTH", user ?: password, password }, NULL);
+        explicit_bzero(password, sizeof(password));
+        if (!reply) {
+                fprintf(stderr, "aimctl: AUTH failed: %s\n", c->errstr);
+                return -EIO;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+                fprintf(stderr, "aimctl: Redis refused AUTH%s%s: %s\n", user ? " as " : "", strempty(user), reply->str);
+                r = -EACCES;
+        }
+        freeReplyObject(reply);
+        return r;
+}
+
 int verb_events(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_BROKER = 0x100, ARG_STREAM, ARG_NODE, ARG_SINCE, ARG_FOLLOW, ARG_JSON };
+        enum { ARG_BROKER = 0x100, ARG_STREAM, ARG_NODE, ARG_SINCE, ARG_FOLLOW, ARG_JSON, ARG_USER, ARG_PASSWORD_FILE };
         static const struct option options[] = {
                 { "broker", required_argument, NULL, ARG_BROKER },
                 { "stream", required_argument, NULL, ARG_STREAM },
@@ -317,10 +353,12 @@ int verb_events(sd_bus *bus, int argc, char *argv[]) {
                 { "since",  required_argument, NULL, ARG_SINCE },
                 { "follow", no_argument,       NULL, ARG_FOLLOW },
                 { "json",   no_argument,       NULL, ARG_JSON },
+                { "user",   required_argument, NULL, ARG_USER },
+                { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
                 {}
         };
         _cleanup_free_ char *address = NULL;
-        const char *broker = NULL, *since = NULL;
+        const char *broker = NULL, *since = NULL, *user = NULL, *password_file = NULL;
         Reader rd = { .stream = "aim:events" };
         bool do_follow = false;
         int c, r;
@@ -346,6 +384,12 @@ int verb_events(sd_bus *bus, int argc, char *argv[]) {
                 case ARG_JSON:
                         arg_json = true;
                         break;
+                case ARG_USER:
+                        user = optarg;
+                        break;
+                case ARG_PASSWORD_FILE:
+                        password_file = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -355,6 +399,10 @@ int verb_events(sd_bus *bus, int argc, char *argv[]) {
         }
         if (since && since[0] == '-' && (since[1] == 0 || strspn(since + 1, "0123456789") != strlen(since + 1))) {
                 fprintf(stderr, "aimctl: invalid --since '%s': expected a stream ID or -N (the last N entries).\n", since);
+                return -EINVAL;
+        }
+        if (user && !password_file) {
+                fprintf(stderr, "aimctl: --user needs --password-file.\n");
                 return -EINVAL;
         }
         if (!broker) {
@@ -367,6 +415,8 @@ int verb_events(sd_bus *bus, int argc, char *argv[]) {
         if (!rd.seqs)
                 return -ENOMEM;
         r = redis_open(broker, &rd.redis);
+        if (r >= 0 && password_file)
+                r = redis_auth(rd.redis, user, password_file);
         if (r >= 0) {
                 if (since && since[0] == '-')
                         r = read_last(&rd, since + 1);

@@ -207,8 +207,8 @@ static const Verb verbs[] = {
         { "machine", 1, 65, verb_machine, "machine list|start|shutdown|reboot|reset|destroy|suspend|resume|define|undefine|show|xml|set|addresses ..." },
         { "monitor", 0, 1,  verb_monitor, "monitor [--json]" },
         { "broker",  0, 0,  verb_broker,  "broker" },
-        { "events",  0, 6,  verb_events,  "events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] "
-                                          "[--follow] [--json]", true },
+        { "events",  0, 8,  verb_events,  "events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] "
+                                          "[--follow] [--json] [--user=NAME --password-file=PATH]", true },
         { "deploy",  1, 2,  verb_deploy,  "deploy FILE [SECTION]" },
         {}
 };
@@ -286,7 +286,8 @@ static void help(void) {
                "  events [--broker=HOST[:PORT]|PATH] [--stream=KEY] [--node=NAME] [--since=ID|-N] [--follow]\n"
                "                                       Print the fleet's events from the Redis stream (default:\n"
                "                                       where this node publishes, stream aim:events, all of it),\n"
-               "                                       saying where a node's seq has a gap\n"
+               "                                       saying where a node's seq has a gap; --user and\n"
+               "                                       --password-file for a Redis with ACLs\n"
                "  deploy FILE [SECTION]                Import the image of an erp5.recipe.kvm section,\n"
                "                                       define and start its machine, say how to reach it\n"
                "\nOptions:\n"

@@ -632,6 +632,20 @@ int broker_new(sd_event *event, const Config *c, Broker **ret) {
                 log_warning("%s: event numbers start at 1 again after every restart.", why);
                 b->seq = (SeqStore) { .dir_fd = -EBADF, .next = 1 };
         }
+        if (b->seq.dir_fd >= 0) {
+                /* What the last clean stop could not deliver goes first, with its own seq. */
+                why = mfree(why);
+                r = outbox_load(&b->outbox, b->seq.dir_fd, OUTBOX_FILE, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning("%s/%s: %s; its events are skipped.", c->state_dir, OUTBOX_FILE, why);
+                else if (r > 0) {
+                        log_info("%d event(s) the last stop left for Redis wait again (seq %" PRIu64 "…%" PRIu64 ").",
+                                 r, b->outbox.head->seq, b->outbox.tail->seq);
+                        b->seq.next = MAX(b->seq.next, b->outbox.tail->seq + 1);
+                }
+        }
 
         broker_connect(b);
         *ret = TAKE_PTR(b);
@@ -649,9 +663,16 @@ Broker *broker_free(Broker *b) {
         sd_event_source_disable_unref(b->io);
         sd_event_source_disable_unref(b->retry);
         sd_event_source_disable_unref(b->timeout);
-        if (b->outbox.n > 0)
-                log_warning("%zu event(s) not yet stored by Redis are lost (seq %" PRIu64 "…%" PRIu64 ").",
-                            b->outbox.n, b->outbox.head->seq, b->outbox.tail->seq);
+        if (b->outbox.n > 0) {
+                r = b->seq.dir_fd >= 0 ? outbox_save(&b->outbox, b->seq.dir_fd, OUTBOX_FILE) : -EBADF;
+                if (r < 0)
+                        log_warning_errno(r, "%zu event(s) not yet stored by Redis are lost (seq %" PRIu64 "…%" PRIu64 "): "
+                                          "cannot keep them in %s: %m", b->outbox.n, b->outbox.head->seq,
+                                          b->outbox.tail->seq, OUTBOX_FILE);
+                else
+                        log_info("%zu event(s) not yet stored by Redis are kept in %s for the next start.",
+                                 b->outbox.n, OUTBOX_FILE);
+        }
         outbox_done(&b->outbox);
         r = seq_store_close(&b->seq);
         if (r < 0)

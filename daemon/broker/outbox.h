@@ -59,3 +59,15 @@ void outbox_mark_sent(Outbox *o);
 int outbox_ack(Outbox *o);
 /* The connection was lost: whatever was in flight goes out again, first, in order. */
 void outbox_rewind(Outbox *o);
+
+/* What a clean stop leaves for the next start: <state>/OUTBOX_FILE holds the entries still waiting
+ * (in flight ones too: Redis may not have stored them), oldest first. */
+#define OUTBOX_FILE "broker-backlog"
+
+/* Writes every entry of o to name in dir_fd atomically (a temporary file renamed over it); an empty
+ * outbox removes the file. */
+int outbox_save(const Outbox *o, int dir_fd, const char *name);
+/* Appends the entries of name in dir_fd to o (past the limit the oldest are dropped and counted) and
+ * removes the file. 0: no file. A file that is not one outbox_save() wrote, or is cut short, adds
+ * nothing; *reterr_message says why. */
+int outbox_load(Outbox *o, int dir_fd, const char *name, char **reterr_message);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-broker.sh — the event stream to a real redis-server: every MachineEvent and JobRemoved in the
 # stream with its fields and seq 1, 2, 3…; the daemon restarted continues the numbering; Redis down
-# when the daemon starts: D-Bus is served and the backlog goes out once Redis appears.
+# when the daemon starts: D-Bus is served and the backlog goes out once Redis appears; what waits at a
+# clean stop goes out after the next start, in order, with its seq.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/broker-redis.sh"
 
@@ -112,3 +113,35 @@ wait_for 20 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abi
 assert_eq "$(stream_fields r1 aim:events event | tail -n 2 | tr '\n' ' ')" "stopped started " "the backlog in order"
 assert_eq "$(bprop LastError)" 's ""' "LastError once connected"
 ok "once Redis appears the backlog goes out in order (Redis without persistence here: the stream starts anew)"
+
+# A clean stop while Redis is down: the backlog waits in the state directory for the next start.
+last=$(stream_fields r1 aim:events seq | tail -n 1)
+redis_stop r1
+wait_for 20 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Broker Connected)" = "b false" ]' \
+        || fail "the broker did not notice Redis going"
+gdbus_call "$path" org.abiquo.Node1.Machine.Destroy >/dev/null || fail "Destroy while Redis is down"
+gdbus_call "$path" org.abiquo.Node1.Machine.Start >/dev/null || fail "Start while Redis is down"
+wait_for 10 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Broker Backlog | cut -d" " -f2)" -ge 2 ]' \
+        || fail "Backlog $(bprop Backlog) while Redis is down"
+aim_stop_daemon
+grep -q "not yet stored by Redis are kept in broker-backlog" "$AIM_TMP/bus.log" || fail "no log line for the kept backlog"
+aim_activate
+wait_for 10 grep -q "the last stop left for Redis wait again" "$AIM_TMP/bus.log" || fail "the backlog was not loaded"
+redis_start r1
+wait_for 30 broker_connected || fail "the broker did not connect once Redis appeared: $(bprop LastError)"
+wait_for 20 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1.Broker Backlog)" = "u 0" ]' \
+        || fail "the backlog was not published"
+got=$(stream_fields r1 aim:events seq)
+assert_eq "$(head -n 1 <<<"$got")" "$((last + 1))" "the first seq after the clean stop"
+assert_eq "$(tr '\n' ' ' <<<"$got")" "$(seq "$((last + 1))" "$(tail -n 1 <<<"$got")" | tr '\n' ' ')" "seq across the clean stop"
+assert_eq "$(stream_fields r1 aim:events event | head -n 2 | tr '\n' ' ')" "stopped started " "the kept events first, in order"
+ok "a clean stop while Redis is down: the backlog is kept, sent after the next start, every seq in order, no gap"
+
+# A damaged backlog file is skipped: the daemon starts and publishes what comes next.
+aim_stop_daemon
+printf 'aimd-backlog 1\n\001\002' > "$AIM_TMP/state/broker-backlog"
+aim_activate
+wait_for 20 broker_connected || fail "the broker did not connect after a damaged backlog file"
+grep -q "broker-backlog: not a backlog file, or cut short after 0 entries; its events are skipped" "$AIM_TMP/bus.log" \
+        || fail "no log line for the damaged backlog file"
+ok "a damaged backlog file is logged and skipped; the daemon starts"

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-outbox.c — the broker's outbox: order, acknowledgement, rewind after a lost connection, and
  * what a full backlog drops (never an entry in flight) */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "broker/outbox.h"
@@ -126,12 +130,82 @@ static void test_overflow(void **state) {
         outbox_done(&o);
 }
 
+/* A clean stop's backlog comes back at the next start, in order with its seqs; a damaged file adds
+ * nothing and is gone; past the limit the oldest are dropped and counted. */
+static void test_save_load(void **state) {
+        char dir[] = "/tmp/test-outbox-XXXXXX";
+        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_free_ char *why = NULL;
+        struct stat st;
+        Outbox o, back;
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dir_fd >= 0);
+
+        outbox_init(&o, 100);
+        for (uint64_t i = 5; i <= 8; i++)
+                push(&o, i);
+        outbox_mark_sent(&o);           /* in flight: maybe not stored, so it is kept too */
+        assert_int_equal(outbox_save(&o, dir_fd, OUTBOX_FILE), 0);
+        assert_int_equal(faccessat(dir_fd, OUTBOX_FILE ".tmp", F_OK, 0), -1);
+
+        outbox_init(&back, 100);
+        push(&back, 1);
+        assert_int_equal(outbox_load(&back, dir_fd, OUTBOX_FILE, &why), 4);
+        assert_outbox(&back, "|1 5 6 7 8");
+        assert_string_equal(outbox_entry_value(back.tail, 1), "destroyed");
+        assert_int_equal(back.tail->time_usec, 1008);
+        assert_int_equal(fstatat(dir_fd, OUTBOX_FILE, &st, 0), -1);     /* taken */
+        assert_int_equal(outbox_load(&back, dir_fd, OUTBOX_FILE, &why), 0);
+        outbox_done(&back);
+
+        /* Bounded by the limit of the start that loads it. */
+        assert_int_equal(outbox_save(&o, dir_fd, OUTBOX_FILE), 0);
+        outbox_init(&back, 3);
+        assert_int_equal(outbox_load(&back, dir_fd, OUTBOX_FILE, &why), 4);
+        assert_outbox(&back, "|6 7 8");
+        assert_int_equal(back.dropped, 1);
+        outbox_done(&back);
+
+        /* Cut short: nothing of it, a reason, and the file gone. */
+        assert_int_equal(outbox_save(&o, dir_fd, OUTBOX_FILE), 0);
+        assert_int_equal(fstatat(dir_fd, OUTBOX_FILE, &st, 0), 0);
+        fd = openat(dir_fd, OUTBOX_FILE, O_WRONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, st.st_size - 3), 0);
+        close(fd);
+        outbox_init(&back, 100);
+        assert_int_equal(outbox_load(&back, dir_fd, OUTBOX_FILE, &why), -EBADMSG);
+        assert_non_null(strstr(why, "cut short after 3 entries"));
+        assert_outbox(&back, "|");
+        assert_int_equal(faccessat(dir_fd, OUTBOX_FILE, F_OK, 0), -1);
+
+        /* Not a backlog file at all. */
+        fd = openat(dir_fd, OUTBOX_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "garbage\n", 8), 8);
+        close(fd);
+        why = mfree(why);
+        assert_int_equal(outbox_load(&back, dir_fd, OUTBOX_FILE, &why), -EBADMSG);
+        assert_non_null(why);
+        assert_outbox(&back, "|");
+
+        /* Nothing waits: no file. */
+        outbox_done(&o);
+        assert_int_equal(outbox_save(&o, dir_fd, OUTBOX_FILE), 0);
+        assert_int_equal(faccessat(dir_fd, OUTBOX_FILE, F_OK, 0), -1);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_entry),
                 cmocka_unit_test(test_order_and_ack),
                 cmocka_unit_test(test_rewind),
                 cmocka_unit_test(test_overflow),
+                cmocka_unit_test(test_save_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
