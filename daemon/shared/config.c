@@ -200,13 +200,13 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
         case KEY_STRING:
                 if (value[0] == 0)
                         return error_at(reterr_message, filename, line, "[%s] %s must not be empty", k->section, k->name);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_PATH:
                 /* Relative to what? The daemon's working directory is / under systemd and anything by hand. */
                 if (value[0] != '/')
                         return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path, not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_PORT:
                 return set_uint(field, value, 65535, "a port number", k, filename, line, reterr_message);
         case KEY_JOBS:
@@ -219,19 +219,19 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                         return error_at(reterr_message, filename, line,
                                         "[%s] %s must be a host name, an IP address or an absolute socket path, not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_READABLE_FILE:
                 r = value[0] == '/' ? check_readable_file(value) : -EINVAL;
                 if (r < 0)
                         return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path to a readable file, "
                                         "'%s' is not: %s", k->section, k->name, value,
                                         r == -EINVAL ? "a relative path" : strerror(-r));
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_NODE_NAME:
                 if (!valid_node_name(value))
                         return error_at(reterr_message, filename, line, "[%s] %s must be 1..64 bytes of [A-Za-z0-9._-], not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_SECONDS:
                 return set_uint(field, value, 3600, "a number of seconds", k, filename, line, reterr_message);
         case KEY_OBSOLETE:
@@ -239,7 +239,8 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                         return -ENOMEM;
                 return strv_consume(&c->notices, notice);
         }
-        return -EINVAL;
+        /* A string key that passed its check. */
+        return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
 }
 
 static int parse_line(Config *c, char *l, const char *filename, unsigned line, char **section, bool *seen,
