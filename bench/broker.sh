@@ -11,17 +11,10 @@ rounds=${2:-3}
 events=${3:-100000}
 bench=$build/bench/broker-bench
 aimd=$build/daemon/aimd
-[ -x "$bench" ] && [ -x "$aimd" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
+. bench/lib.sh
+bench_need "$bench" "$aimd"
 
-T=$(mktemp -d /tmp/aim-bench.XXXXXX)
-pids=()
-cleanup() {
-        local p
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf "$T"
-}
-trap cleanup EXIT
+bench_tmp
 
 redis-server --port 0 --unixsocket "$T/redis.sock" --dir "$T" --save '' --appendonly no --logfile "$T/redis.log" &
 pids+=($!)
@@ -34,16 +27,7 @@ for i in $(seq "$rounds"); do
 done
 "$bench" memory 100000 2>/dev/null
 
-cat > "$T/bus.conf" <<EOT
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$T/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>
-EOT
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile &
-pids+=($!)
-until [ -S "$T/bus.sock" ]; do sleep 0.05; done
+start_bus bus system
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus.sock
 mkdir -p "$T/state"
 printf '[monitor]\nuri = test:///default\nredisHost = %s\nnodeName = bench\n[rimp]\nrepository = %s\ndatastore = %s\n' \

@@ -12,6 +12,7 @@ N=${N:-5}
 ONLY=${ONLY:-copy reflink checksum compressed}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 . tests/integration/lib.sh
+. bench/lib.sh
 aim_enter_mount_ns "$@"
 aim_setup
 FS=$AIM_TMP/fs
@@ -49,29 +50,7 @@ make_image() {
         done
 }
 
-# usec CMD...: wall time of CMD in microseconds.
-usec() {
-        local s e
-        s=$(date +%s%N)
-        "$@" >/dev/null
-        e=$(date +%s%N)
-        echo $(((e - s) / 1000))
-}
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 fmt() { awk -v u="$1" 'BEGIN { if (u < 10000) printf "%.2f ms", u / 1000; else printf "%.3f s", u / 1000000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
-
-# compare LABEL_A "CMD_A" LABEL_B "CMD_B" PREP: interleaved runs, PREP (untimed) before each.
-compare() {
-        local la=$1 ca=$2 lb=$3 cb=$4 prep=$5 i ma mb
-        : > "$AIM_TMP/a"; : > "$AIM_TMP/b"
-        for i in $(seq "$N"); do
-                eval "$prep"; sync; usec bash -c "$ca" >> "$AIM_TMP/a"
-                eval "$prep"; sync; usec bash -c "$cb" >> "$AIM_TMP/b"
-        done
-        ma=$(median < "$AIM_TMP/a"); mb=$(median < "$AIM_TMP/b")
-        echo "| $la | $(fmt "$ma") | $lb | $(fmt "$mb") | $(ratio "$ma" "$mb") |"
-}
 
 echo "| aimd | time | reference | time | ratio |"
 echo "|---|---|---|---|---|"

@@ -12,37 +12,15 @@ rounds=${2:-4}
 per=${3:-250}
 bench=$build/bench/machines-bench
 aimd=$build/daemon/aimd
-[ -x "$bench" ] && [ -x "$aimd" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
+. bench/lib.sh
+bench_need "$bench" "$aimd"
 if ! [ -x /usr/sbin/libvirt-dbus ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvirt-dbus >/dev/null
 fi
 
-T=$(mktemp -d /tmp/aim-bench.XXXXXX)
-pids=()
-cleanup() {
-        local p
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf "$T"
-}
-trap cleanup EXIT
+bench_tmp
 
-start_bus() {
-        cat > "$T/$1.conf" <<EOT
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=$T/$1.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>
-EOT
-        dbus-daemon --config-file="$T/$1.conf" --nofork --nopidfile &
-        pids+=($!)
-        until [ -S "$T/$1.sock" ]; do sleep 0.05; done
-}
 anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
-has_name() { busctl --address="$1" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$2" 2>/dev/null | grep -q true; }
-aimd_connected() { [ "$(busctl --address="$A" get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 HypervisorConnected 2>/dev/null)" = "b true" ]; }
-wait_until() { local i; for i in $(seq 600); do "$@" && return 0; sleep 0.05; done; echo "timed out: $*" >&2; exit 1; }
 # malloc_trim through neither daemon: both are measured as they stand after the same work.
 settle() { sleep 1; }
 

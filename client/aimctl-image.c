@@ -160,16 +160,15 @@ int copy_and_wait(sd_bus *bus, const char *method, const char *a, const char *b,
         r = call_begin(bus, IMAGES_INTERFACE, method, &call, "ss", a, b);
         if (r < 0)
                 return r;
-        if (checksum)
-                r = sd_bus_message_append(call, "{sv}", "checksum", "s", checksum);
+        r = call_append_string(call, "checksum", checksum);
         if (r >= 0 && overwrite)
                 r = sd_bus_message_append(call, "{sv}", "overwrite", "b", 1);
-        if (r >= 0 && decompress)
-                r = sd_bus_message_append(call, "{sv}", "decompress", "s", decompress);
-        if (r >= 0 && member)
-                r = sd_bus_message_append(call, "{sv}", "member", "s", member);
-        if (r >= 0 && download_checksum)
-                r = sd_bus_message_append(call, "{sv}", "download_checksum", "s", download_checksum);
+        if (r >= 0)
+                r = call_append_string(call, "decompress", decompress);
+        if (r >= 0)
+                r = call_append_string(call, "member", member);
+        if (r >= 0)
+                r = call_append_string(call, "download_checksum", download_checksum);
         if (r >= 0 && no_sync)
                 r = sd_bus_message_append(call, "{sv}", "sync", "b", 0);
         if (r < 0)

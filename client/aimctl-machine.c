@@ -303,7 +303,6 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
         static const char * const disk_flags[] = { "readonly", "snapshot", NULL };
         static const char * const nic_keys[] = { "bridge", "network", "model", "mac", NULL };
         static const char * const nic_flags[] = { "user", NULL };
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_strv_free_ char **disks = NULL, **nics = NULL;
         const char *graphics = NULL, *graphics_arg = NULL, *vga = NULL, *kernel = NULL, *initrd = NULL,
@@ -368,14 +367,10 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
                 return usage_error("machine define", NULL, "exactly one NAME is needed (see --help)");
         name = argv[optind];
 
-        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, NODE_OBJECT_PATH, MACHINES_INTERFACE,
-                                           "DefineMachine");
-        if (r >= 0)
-                r = sd_bus_message_append(call, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(call, 'a', "{sv}");
-        if (r >= 0 && uuid)
-                r = sd_bus_message_append(call, "{sv}", "uuid", "s", uuid);
+        r = call_begin(bus, MACHINES_INTERFACE, "DefineMachine", &call, "s", name);
+        if (r < 0)
+                return r;
+        r = call_append_string(call, "uuid", uuid);
         if (r >= 0 && vcpus)
                 r = sd_bus_message_append(call, "{sv}", "vcpus", "u", vcpus);
         if (r >= 0 && memory_kib)
@@ -390,23 +385,21 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
                 r = append_devices(call, "nics", "--nic", nics, nic_keys, nic_flags);
         if (r >= 0 && graphics)
                 r = append_graphics(call, graphics, graphics_arg);
-        if (r >= 0 && vga)
-                r = sd_bus_message_append(call, "{sv}", "vga", "s", vga);
-        if (r >= 0 && kernel)
-                r = sd_bus_message_append(call, "{sv}", "kernel", "s", kernel);
-        if (r >= 0 && initrd)
-                r = sd_bus_message_append(call, "{sv}", "initrd", "s", initrd);
-        if (r >= 0 && cmdline)
-                r = sd_bus_message_append(call, "{sv}", "cmdline", "s", cmdline);
         if (r >= 0)
-                r = sd_bus_message_close_container(call);
+                r = call_append_string(call, "vga", vga);
+        if (r >= 0)
+                r = call_append_string(call, "kernel", kernel);
+        if (r >= 0)
+                r = call_append_string(call, "initrd", initrd);
+        if (r >= 0)
+                r = call_append_string(call, "cmdline", cmdline);
         if (r == -EINVAL)
                 return r;       /* a command-line mistake, said already */
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
-        r = sd_bus_call(bus, call, 0, &error, &reply);
+        r = call_end(bus, call, "define", &reply);
         if (r < 0)
-                return log_bus_error(r, &error, "define");
+                return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to parse the reply");

@@ -53,6 +53,10 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
         return 0;
 }
 
+int call_append_string(sd_bus_message *call, const char *key, const char *value) {
+        return value ? sd_bus_message_append(call, "{sv}", key, "s", value) : 0;
+}
+
 static int table_add_variant(Table *t, sd_bus_message *m, char type) {
         union {
                 const char *s;

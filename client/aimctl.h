@@ -32,6 +32,8 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
  * failure, says "aimctl: <what>: <the daemon's message>". */
 int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...);
 int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply);
+/* Appends the option KEY with the string VALUE, or nothing when VALUE is NULL (not given). */
+int call_append_string(sd_bus_message *call, const char *key, const char *value);
 
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);

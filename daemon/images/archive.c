@@ -356,10 +356,26 @@ static int stream_is_tar(int fdin, ArchiveKind kind, bool *ret, char **reterr_me
         return r;
 }
 
+/* The end both readers share: find the image in the opened reader, write it out, and read what is
+ * left of the source (for its checksum). */
+static int unpack_found(struct archive *a, Source *s, int fdout, char **reterr_message) {
+        struct archive_entry *e = NULL;
+        int r;
+
+        r = find_member(a, s, &e, reterr_message);
+        if (r >= 0)
+                r = unpack_entry(a, s, e, fdout, reterr_message);
+        if (r >= 0) {
+                r = source_drain(s);
+                if (r < 0)
+                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
+        }
+        return r;
+}
+
 int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_message) {
         uint8_t header[ARCHIVE_PROBE_SIZE];
         struct archive *a = NULL;
-        struct archive_entry *e = NULL;
         ArchiveKind kind;
         Source s = {};
         bool tar = false;
@@ -389,14 +405,7 @@ int archive_unpack(int fdin, int fdout, const ArchiveOptions *o, char **reterr_m
                 r = source_error(&s, a, r, "unreadable start", reterr_message);
                 goto finish;
         }
-        r = find_member(a, &s, &e, reterr_message);
-        if (r >= 0)
-                r = unpack_entry(a, &s, e, fdout, reterr_message);
-        if (r >= 0) {
-                r = source_drain(&s);
-                if (r < 0)
-                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
-        }
+        r = unpack_found(a, &s, fdout, reterr_message);
 finish:
         archive_read_free(a);
         source_done(&s);
@@ -482,14 +491,7 @@ int archive_unpack_stream(ArchiveKind kind, archive_read_t read, void *userdata,
                 r = source_error(&s, a, -EPROTO, "unreadable start", reterr_message);
                 goto finish;
         }
-        r = find_member(a, &s, &e, reterr_message);
-        if (r >= 0)
-                r = unpack_entry(a, &s, e, fdout, reterr_message);
-        if (r >= 0) {
-                r = source_drain(&s);
-                if (r < 0)
-                        message_set(reterr_message, r, "Failed to read the source: %s", strerror(-r));
-        }
+        r = unpack_found(a, &s, fdout, reterr_message);
 finish:
         archive_read_free(a);
         archive_read_free(in.outer);

@@ -181,6 +181,15 @@ static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *ret) 
         return 0;
 }
 
+/* A number 1..max into field, or the sentence saying what the key wants ("<what> 1..max"). */
+static int set_uint(void *field, const char *value, unsigned max, const char *what, const Key *k,
+                    const char *filename, unsigned line, char **reterr_message) {
+        if (parse_uint(value, 1, max, field) < 0)
+                return error_at(reterr_message, filename, line, "[%s] %s must be %s 1..%u, not '%s'", k->section,
+                                k->name, what, max, value);
+        return 0;
+}
+
 static int assign(Config *c, const Key *k, const char *value, const char *filename, unsigned line,
                   char **reterr_message) {
         void *field = (uint8_t *) c + k->offset;
@@ -191,58 +200,47 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
         case KEY_STRING:
                 if (value[0] == 0)
                         return error_at(reterr_message, filename, line, "[%s] %s must not be empty", k->section, k->name);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_PATH:
                 /* Relative to what? The daemon's working directory is / under systemd and anything by hand. */
                 if (value[0] != '/')
                         return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path, not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_PORT:
-                if (parse_uint(value, 1, 65535, field) < 0)
-                        return error_at(reterr_message, filename, line, "[%s] %s must be a port number 1..65535, not '%s'",
-                                        k->section, k->name, value);
-                return 0;
+                return set_uint(field, value, 65535, "a port number", k, filename, line, reterr_message);
         case KEY_JOBS:
-                if (parse_uint(value, 1, 64, field) < 0)
-                        return error_at(reterr_message, filename, line, "[%s] %s must be a number 1..64, not '%s'",
-                                        k->section, k->name, value);
-                return 0;
+                return set_uint(field, value, 64, "a number", k, filename, line, reterr_message);
         case KEY_COUNT:
-                if (parse_uint(value, 1, UINT_MAX, field) < 0)
-                        return error_at(reterr_message, filename, line, "[%s] %s must be a number 1..%u, not '%s'",
-                                        k->section, k->name, UINT_MAX, value);
-                return 0;
+                return set_uint(field, value, UINT_MAX, "a number", k, filename, line, reterr_message);
         case KEY_REDIS_HOST:
                 /* A path is a Unix socket; relative to what the daemon's cwd happens to be, it means nothing. */
                 if (value[0] != '/' && (strchr(value, '/') || value[strcspn(value, " \t")] != 0))
                         return error_at(reterr_message, filename, line,
                                         "[%s] %s must be a host name, an IP address or an absolute socket path, not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_READABLE_FILE:
                 r = value[0] == '/' ? check_readable_file(value) : -EINVAL;
                 if (r < 0)
                         return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path to a readable file, "
                                         "'%s' is not: %s", k->section, k->name, value,
                                         r == -EINVAL ? "a relative path" : strerror(-r));
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_NODE_NAME:
                 if (!valid_node_name(value))
                         return error_at(reterr_message, filename, line, "[%s] %s must be 1..64 bytes of [A-Za-z0-9._-], not '%s'",
                                         k->section, k->name, value);
-                return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
+                break;
         case KEY_SECONDS:
-                if (parse_uint(value, 1, 3600, field) < 0)
-                        return error_at(reterr_message, filename, line, "[%s] %s must be a number of seconds 1..3600, not '%s'",
-                                        k->section, k->name, value);
-                return 0;
+                return set_uint(field, value, 3600, "a number of seconds", k, filename, line, reterr_message);
         case KEY_OBSOLETE:
                 if (asprintf(&notice, "%s:%u: [%s] %s is ignored: %s.", filename, line, k->section, k->name, k->why) < 0)
                         return -ENOMEM;
                 return strv_consume(&c->notices, notice);
         }
-        return -EINVAL;
+        /* A string key that passed its check. */
+        return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
 }
 
 static int parse_line(Config *c, char *l, const char *filename, unsigned line, char **section, bool *seen,

@@ -73,16 +73,3 @@ int aim_error(sd_bus_error *error, int r, const char *format, ...) {
                 sd_bus_error_set(error, name, message);
         return r;
 }
-
-int reterr_printf(char **reterr_message, int r, const char *format, ...) {
-        va_list ap;
-
-        assert(r < 0);
-        if (!reterr_message)
-                return r;
-        va_start(ap, format);
-        if (vasprintf(reterr_message, format, ap) < 0)
-                *reterr_message = NULL;
-        va_end(ap);
-        return r;
-}

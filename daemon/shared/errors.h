@@ -23,6 +23,7 @@
 #include <systemd/sd-bus.h>
 
 #include "util/macro.h"
+#include "util/message.h"
 
 #define AIM_ERROR_NOT_FOUND         "org.abiquo.Node1.Error.NotFound"
 #define AIM_ERROR_EXISTS            "org.abiquo.Node1.Error.Exists"
@@ -58,7 +59,6 @@ int aim_error(sd_bus_error *error, int r, const char *format, ...) _printf_(3, 4
 /* The D-Bus error name aim_error() picks for a negative errno. */
 const char *aim_error_name(int r);
 
-/* For logic code: sets *reterr_message (unless reterr_message is NULL) to the formatted sentence, or
- * to NULL when out of memory, and returns r, so that "return reterr_printf(reterr_message, -EINVAL,
- * …);" fails with a message in one line. */
-int reterr_printf(char **reterr_message, int r, const char *format, ...) _printf_(3, 4);
+/* For logic code: "return reterr_printf(reterr_message, -EINVAL, …);" fails with a message in one
+ * line. The same thing as util/message.h's message_set(), under the name the network code uses. */
+#define reterr_printf(reterr_message, r, ...) message_set(reterr_message, r, __VA_ARGS__)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "images/copy.h"
+#include "test-util.h"
 
 #define MiB (1024U * 1024)
 
@@ -360,10 +361,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[300];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        return system(cmd);
+        return test_remove_tree(dir);
 }
 
 int main(void) {

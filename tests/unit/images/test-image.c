@@ -19,6 +19,7 @@
 
 #include "images/image.h"
 #include "images/archive.h"
+#include "test-util.h"
 
 static char dir[] = "/tmp/test-image.XXXXXX";
 
@@ -356,10 +357,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[300];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        return system(cmd);
+        return test_remove_tree(dir);
 }
 
 int main(void) {
