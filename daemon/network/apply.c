@@ -51,7 +51,7 @@ static int changes_check_unique(const VlanChange *changes, size_t n, char **rete
                 snprintf(k[i].key, sizeof(k[i].key), "%s:%u", c->spec.parent, c->spec.tag);
                 other = hashmap_get(keys, k[i].key);
                 if (other)
-                        return reterr_printf(reterr_message, -EINVAL,
+                        return message_set(reterr_message, -EINVAL,
                                              "Invalid changes[%zu]: tag %u on '%s' is in changes[%zu] already; a "
                                              "batch changes each VLAN once.", i, c->spec.tag, c->spec.parent,
                                              other->index);
@@ -62,7 +62,7 @@ static int changes_check_unique(const VlanChange *changes, size_t n, char **rete
                         continue;
                 other = hashmap_get(names, c->spec.name);
                 if (other)
-                        return reterr_printf(reterr_message, -EINVAL,
+                        return message_set(reterr_message, -EINVAL,
                                              "Invalid changes[%zu].name: link '%s' is in changes[%zu] already.", i,
                                              c->spec.name, other->index);
                 r = hashmap_put(names, c->spec.name, &k[i]);
@@ -78,7 +78,7 @@ int vlan_changes_validate(VlanChange *changes, size_t n, char **reterr_message) 
         assert_return(changes || n == 0, -EINVAL);
 
         if (n > VLAN_CHANGES_MAX)
-                return reterr_printf(reterr_message, -EINVAL, "Invalid changes: %zu changes, at most %u in one call.",
+                return message_set(reterr_message, -EINVAL, "Invalid changes: %zu changes, at most %u in one call.",
                                      n, VLAN_CHANGES_MAX);
         for (size_t i = 0; i < n; i++) {
                 char prefix[32];
@@ -127,7 +127,7 @@ int vlan_changes_prepare(const VlanRegistry *reg, const VlanChange *changes, siz
                 if (!streq(v->bridge, c->spec.bridge)) {
                         if (reterr_index)
                                 *reterr_index = i;
-                        return reterr_printf(reterr_message, -AIM_ENOTFOUND, "VLAN '%s' is on bridge '%s', not on '%s'.",
+                        return message_set(reterr_message, -AIM_ENOTFOUND, "VLAN '%s' is on bridge '%s', not on '%s'.",
                                              v->name, v->bridge, c->spec.bridge);
                 }
                 undo_record_of(v, &undo[i], VLAN_ACTION_CREATE);
@@ -172,7 +172,7 @@ static int apply_one(VlanRegistry *reg, const VlanChange *c, const VlanApplyHook
         if (!v)
                 return 0;
         if (!streq(v->bridge, c->spec.bridge))
-                return reterr_printf(reterr_message, -AIM_ENOTFOUND, "VLAN '%s' is on bridge '%s', not on '%s'.",
+                return message_set(reterr_message, -AIM_ENOTFOUND, "VLAN '%s' is on bridge '%s', not on '%s'.",
                                      v->name, v->bridge, c->spec.bridge);
         return forget(v, hooks, reterr_message);
 }

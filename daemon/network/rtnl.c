@@ -348,7 +348,7 @@ int rtnl_open(Rtnl *rtnl, sd_event *event, char **reterr_message) {
         if (r >= 0)
                 r = nl_socket_set_nonblocking(rtnl->monitor);
         if (r < 0)
-                return reterr_printf(reterr_message, rtnl_errno_from_nle(r),
+                return message_set(reterr_message, rtnl_errno_from_nle(r),
                                      "Failed to subscribe to link notifications: %s", nl_geterror(r));
         /* Past net.core.rmem_max when we may (CAP_NET_ADMIN), else as much as the sysctl allows. */
         if (setsockopt(nl_socket_get_fd(rtnl->monitor), SOL_SOCKET, SO_RCVBUFFORCE, &(int) { MONITOR_RCVBUF },
@@ -359,20 +359,20 @@ int rtnl_open(Rtnl *rtnl, sd_event *event, char **reterr_message) {
         nl_cb_err(rtnl->request_cb, NL_CB_CUSTOM, on_request_error, rtnl);
         r = nl_connect(rtnl->request, NETLINK_ROUTE);
         if (r < 0)
-                return reterr_printf(reterr_message, rtnl_errno_from_nle(r),
+                return message_set(reterr_message, rtnl_errno_from_nle(r),
                                      "Failed to open the rtnetlink request socket: %s", nl_geterror(r));
 
         r = rtnl_dump(rtnl, rtnl->links);
         if (r >= 0)
                 r = rtnl_process_events(rtnl);
         if (r < 0)
-                return reterr_printf(reterr_message, r, "Failed to read the kernel's links");
+                return message_set(reterr_message, r, "Failed to read the kernel's links");
 
         if (event) {
                 r = sd_event_add_io(event, &rtnl->monitor_source, nl_socket_get_fd(rtnl->monitor), EPOLLIN,
                                     on_monitor_io, rtnl);
                 if (r < 0)
-                        return reterr_printf(reterr_message, r, "Failed to watch link notifications");
+                        return message_set(reterr_message, r, "Failed to watch link notifications");
                 (void) sd_event_source_set_description(rtnl->monitor_source, "netlink-link-monitor");
         }
         rtnl->ops = &rtnl_netlink_ops;

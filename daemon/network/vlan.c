@@ -19,7 +19,7 @@
 
 #define IFNAME_RULES "1..15 bytes, no '/', ':', whitespace or control characters, not '.' or '..'"
 
-#define invalid(reterr_message, ...) reterr_printf((reterr_message), -EINVAL, __VA_ARGS__)
+#define invalid(reterr_message, ...) message_set((reterr_message), -EINVAL, __VA_ARGS__)
 
 int vlan_id_validate(const char *parent, unsigned tag, const char *bridge, const char *arg_prefix,
                      char **reterr_message) {
@@ -73,7 +73,7 @@ int vlan_spec_validate(VlanSpec *spec, char buf[static IFNAMSIZ], const char *ar
 }
 
 /* A refused netlink step: the message says which, the errno (and the error name it maps to) why. */
-#define step_failed(reterr_message, r, ...) reterr_printf((reterr_message), (r), __VA_ARGS__)
+#define step_failed(reterr_message, r, ...) message_set((reterr_message), (r), __VA_ARGS__)
 
 static const char *link_kind_name(const Link *l) {
         return l->kind[0] ? l->kind : "plain device";
@@ -87,7 +87,7 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
 
         parent = link_table_get_by_name(links, spec->parent);
         if (!parent)
-                return reterr_printf(reterr_message, -AIM_ENOTFOUND, "Parent link '%s' does not exist.", spec->parent);
+                return message_set(reterr_message, -AIM_ENOTFOUND, "Parent link '%s' does not exist.", spec->parent);
         p.parent = parent->ifindex;
         /* The kernel would refuse it too (EINVAL), but only after we changed something. */
         if (spec->mtu > parent->mtu)
@@ -96,7 +96,7 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
 
         bridge = link_table_get_by_name(links, spec->bridge);
         if (bridge && !streq(bridge->kind, "bridge"))
-                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a bridge.",
+                return message_set(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a bridge.",
                                  spec->bridge, link_kind_name(bridge));
 
         vlan = link_table_get_by_name(links, spec->name);
@@ -104,20 +104,20 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
                 const Link *m;
 
                 if (!streq(vlan->kind, "vlan"))
-                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a VLAN.",
+                        return message_set(reterr_message, -AIM_ECONFLICT, "Link '%s' exists and is a %s, not a VLAN.",
                                          spec->name, link_kind_name(vlan));
                 if (vlan->parent != parent->ifindex) {
                         const Link *other = link_table_get(links, vlan->parent);
 
-                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists on parent '%s', not on '%s'.",
+                        return message_set(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists on parent '%s', not on '%s'.",
                                          spec->name, other ? other->name : "?", spec->parent);
                 }
                 if (vlan->vlan_id != spec->tag)
-                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists with tag %u, not %u.",
+                        return message_set(reterr_message, -AIM_ECONFLICT, "VLAN '%s' exists with tag %u, not %u.",
                                          spec->name, vlan->vlan_id, spec->tag);
                 m = vlan->master > 0 ? link_table_get(links, vlan->master) : NULL;
                 if (vlan->master > 0 && (!bridge || vlan->master != bridge->ifindex))
-                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "VLAN '%s' is a port of '%s', not of bridge '%s'.",
+                        return message_set(reterr_message, -AIM_ECONFLICT, "VLAN '%s' is a port of '%s', not of bridge '%s'.",
                                          spec->name, m ? m->name : "another link", spec->bridge);
                 p.vlan = vlan->ifindex;
                 p.enslave = vlan->master == 0;
@@ -129,7 +129,7 @@ int vlan_plan(const LinkTable *links, const VlanSpec *spec, VlanPlan *ret, char 
                 const Link *same = link_table_get_vlan(links, parent->ifindex, spec->tag);
 
                 if (same)
-                        return reterr_printf(reterr_message, -AIM_ECONFLICT, "Parent '%s' has tag %u already, as link '%s'.",
+                        return message_set(reterr_message, -AIM_ECONFLICT, "Parent '%s' has tag %u already, as link '%s'.",
                                          spec->parent, spec->tag, same->name);
                 p.enslave = p.vlan_up = true;
         }
@@ -382,13 +382,13 @@ static int vlan_check_managed(VlanRegistry *reg, const VlanSpec *spec, Vlan **re
         Vlan *v = hashmap_get(reg->by_name, spec->name), *k = vlan_find(reg, spec->parent, spec->tag);
 
         if (k && k != v)
-                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Tag %u on '%s' is managed already as link '%s'.",
+                return message_set(reterr_message, -AIM_ECONFLICT, "Tag %u on '%s' is managed already as link '%s'.",
                                      spec->tag, spec->parent, k->name);
         if (v && (!streq(v->parent, spec->parent) || v->tag != spec->tag))
-                return reterr_printf(reterr_message, -AIM_ECONFLICT, "Link '%s' is managed already as tag %u on '%s'.",
+                return message_set(reterr_message, -AIM_ECONFLICT, "Link '%s' is managed already as tag %u on '%s'.",
                                      v->name, v->tag, v->parent);
         if (v && !streq(v->bridge, spec->bridge))
-                return reterr_printf(reterr_message, -AIM_ECONFLICT,
+                return message_set(reterr_message, -AIM_ECONFLICT,
                                      "VLAN '%s' is managed already on bridge '%s', not '%s'.", v->name, v->bridge,
                                      spec->bridge);
         *ret = v;
@@ -404,7 +404,7 @@ static int vlan_apply(Rtnl *rtnl, const VlanSpec *spec, VlanUndo *undo, bool *re
         /* Others' changes may still be queued: plan against the kernel as it is now. */
         r = rtnl_process_events(rtnl);
         if (r < 0)
-                return reterr_printf(reterr_message, r, "Failed to read the kernel's link changes");
+                return message_set(reterr_message, r, "Failed to read the kernel's link changes");
         r = vlan_plan(rtnl->links, spec, &plan, reterr_message);
         if (r < 0)
                 return r;
@@ -439,13 +439,13 @@ int vlan_create(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, bool *ret_n
                 if (r >= 0)
                         r = vlan_new(spec, &new);
                 if (r < 0)
-                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
+                        return message_set(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
                 new->registry = reg;
                 new->created_vlan = !link_table_get_by_name(rtnl->links, spec->name);
                 new->created_bridge = !link_table_get_by_name(rtnl->links, spec->bridge);
                 r = vlan_record_write(new);
                 if (r < 0)
-                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
+                        return message_set(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
                                              spec->name);
         }
         r = vlan_apply(rtnl, spec, &undo, &created_vlan, &created_bridge, reterr_message);
@@ -460,7 +460,7 @@ int vlan_create(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, bool *ret_n
                 if (r < 0) {
                         (void) vlan_undo(rtnl, &undo);
                         (void) vlan_record_remove(new);
-                        return reterr_printf(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
+                        return message_set(reterr_message, r, "Failed to record VLAN '%s'", spec->name);
                 }
                 v = new;
         } else if (!created_vlan && !created_bridge && v->mtu == spec->mtu && !v->conflict) {
@@ -480,7 +480,7 @@ int vlan_create(VlanRegistry *reg, const VlanSpec *spec, Vlan **ret, bool *ret_n
                 (void) vlan_undo(rtnl, &undo);
                 if (new)
                         (void) vlan_record_remove(new);
-                return reterr_printf(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
+                return message_set(reterr_message, r, "Failed to record VLAN '%s' in the state directory",
                                      spec->name);
         }
         *ret_new = !!new;
@@ -549,7 +549,7 @@ int vlan_delete(Vlan *v, char **reterr_message) {
 
         r = rtnl_process_events(v->registry->rtnl);
         if (r < 0)
-                return reterr_printf(reterr_message, r, "Failed to read the kernel's link changes");
+                return message_set(reterr_message, r, "Failed to read the kernel's link changes");
         v->removing = true;
         r = vlan_delete_links(v, reterr_message);
         v->removing = false;
@@ -558,7 +558,7 @@ int vlan_delete(Vlan *v, char **reterr_message) {
 
         r = vlan_record_remove(v);
         if (r < 0)
-                return reterr_printf(reterr_message, r, "Failed to remove the record of VLAN '%s'", v->name);
+                return message_set(reterr_message, r, "Failed to remove the record of VLAN '%s'", v->name);
         return 0;
 }
 

@@ -9,7 +9,7 @@
  *    about a failure takes a last parameter "char **reterr_message": on failure, and only then, it
  *    may set it to a malloc'd, complete sentence for a person ("Bridge br0 is a port of br1"),
  *    which the caller owns; NULL means the errno says it all. Callers pass NULL when they do not
- *    want it. No other shape (fixed buffers, const char ** into static text) carries error text.
+ *    want it. "return message_set(reterr_message, -EINVAL, …);" (util/message.h) does both. No other shape (fixed buffers, const char ** into static text) carries error text.
  *  - Logic code knows no D-Bus: it never picks an error name. Only the *-dbus.c files turn
  *    (errno, message) into a D-Bus error, with aim_error(); the name comes from the map in
  *    errors.c, so the same errno always gives the same name.
@@ -58,7 +58,3 @@ int aim_error(sd_bus_error *error, int r, const char *format, ...) _printf_(3, 4
 
 /* The D-Bus error name aim_error() picks for a negative errno. */
 const char *aim_error_name(int r);
-
-/* For logic code: "return reterr_printf(reterr_message, -EINVAL, …);" fails with a message in one
- * line. The same thing as util/message.h's message_set(), under the name the network code uses. */
-#define reterr_printf(reterr_message, r, ...) message_set(reterr_message, r, __VA_ARGS__)
