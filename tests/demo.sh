@@ -26,7 +26,8 @@ build() { [ -d build ] || meson setup build; ninja -C build; }
 phase "Installing the Debian packages it needs (tests/setup-deps.sh)" bash tests/setup-deps.sh
 phase "Building aimd and aimctl (meson, ninja)" build
 
-export AIMD=$PWD/build/daemon/aimd AIMCTL=$PWD/build/client/aimctl AIM_SRCDIR=$PWD AIM_BUILDDIR=$PWD/build
+export AIMD=$PWD/build/daemon/aimd AIMD_WORKER=$PWD/build/daemon/aimd-worker AIMCTL=$PWD/build/client/aimctl
+export AIM_SRCDIR=$PWD AIM_BUILDDIR=$PWD/build
 . tests/integration/lib.sh
 aim_setup
 
@@ -39,6 +40,11 @@ start_aimd() {
         wait_for 60 connected || { echo "HypervisorConnected is still false after 60 s"; "$AIMCTL" status; return 1; }
 }
 aim_on_teardown rm -f "$phase_log"
+
+# Events beyond this host: a local redis-server the node publishes every event to (AIM's redisHost).
+. tests/integration/broker-redis.sh
+phase "Starting a local redis-server for the node's event stream" redis_start redis
+broker_config "redisHost=$AIM_TMP/redis.sock" nodeName=demo-node
 
 echo "==> A private system bus at $DBUS_SYSTEM_BUS_ADDRESS; repository $AIM_TMP/repository, datastore $AIM_TMP/datastore."
 # The first call starts aimd (bus activation); it connects to test:///default in the background.
@@ -74,6 +80,25 @@ show busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1/image/vm1 o
 show aimctl image export vm1 vm1-backup.img
 show aimctl image delete vm2
 show ls -ls "$AIM_TMP/repository"
+
+# Pulls: the same gzip'd image from a local HTTP server, both of erp5's checksums checked in the one
+# pass that downloads, unpacks and writes it.
+mkdir -p "$AIM_TMP/www"
+cp "$AIM_TMP/repository/golden.img.gz" "$AIM_TMP/www/"
+gzsum=$(sha256sum < "$AIM_TMP/www/golden.img.gz" | cut -c1-64)
+phase "Starting a local HTTP server with golden.img.gz" aim_start_http www "$AIM_TMP/www"
+AIM_HTTP_PORT=$(cat "$AIM_TMP/www.port")
+show aimctl image pull "http://127.0.0.1:$AIM_HTTP_PORT/golden.img.gz" vm3 \
+        --download-checksum="sha256:$gzsum" --checksum="sha256:$sum"
+
+# Deploying a machine: defined from a simple spec (a datastore disk, VNC), started, shown, removed.
+show aimctl machine define web01 --vcpus 2 --memory 256M --disk image=vm3 --vnc --start
+show aimctl machine show web01
+show aimctl machine undefine web01 --force
+
+# The node's events as an orchestrator reads them, from the Redis stream (every node's, in order).
+show aimctl broker
+show aimctl events --broker="$AIM_TMP/redis.sock" --since=-8
 
 # VLANs and bridges: the host kernel has no 802.1Q, so this part runs in User-Mode Linux, with its
 # own private bus and daemon.
