@@ -156,8 +156,9 @@ ok "the seed's remote example: pulled over http and unpacked, md5_download and m
 # Each checksum is Pull's: a wrong one fails the pull, naming it, and nothing is published.
 cp "$W/remote.mdv2010.0_x86_64.qcow2.img.gz" "$W/other.img.gz"
 printf '[kvm-bad]\nimage = %s\ngzip = true\nmd5_download = %s\nmd5_image = %s\n' \
-        "${url%/*}/other.img.gz" "${md5_download//?/0}" "$md5_image" > "$AIM_TMP/bad.cfg"
+        "${url%/*}/other.img.gz?from=a/b#c/d" "${md5_download//?/0}" "$md5_image" > "$AIM_TMP/bad.cfg"
 deploy_fails "$AIM_TMP/bad.cfg"
+assert_contains "$out" "as image other.img" "a URL's query and fragment are not its file name"
 assert_contains "$out" "Download checksum mismatch: expected md5:${md5_download//?/0}" "md5_download mismatch"
 [ ! -e "$D/other.img" ] || fail "the image that failed md5_download is in the datastore"
 printf '[kvm-bad]\nimage = %s\ngzip = true\nmd5_download = %s\nmd5_image = %s\n' \
@@ -195,6 +196,10 @@ printf '[kvm-bad]\nfile = %s\nmd5_image = %s\n' "$loop" "$md5_image" > "$bad"
 expect_error "md5_image" "md5_image cannot check a device (file = $loop)"
 printf '[kvm-bad]\nimage = public.mdv2010.0_x86_64.qcow2.img.gz\nkvm_net =\n  bridge,br=br0\n  nic\nssh_port = 2222\n' > "$bad"
 expect_error "ssh_port" "port redirections need a user-mode NIC (kvm_net = user)"
+printf '[kvm-bad]\nimage = %s\n' "${url%/*}" > "$bad"
+expect_error "image" "image '${url%/*}' names no file"
+printf '[kvm-bad]\nimage = %s/\n' "${url%/*}" > "$bad"
+expect_error "image" "image '${url%/*}/' names no file"
 printf '[kvm-bad]\n  indented = 1\n' > "$bad"
 expect_error "indented" "an indented line that continues no key"
 assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine kvm-bad >/dev/null
