@@ -442,6 +442,7 @@ static int deploy_parse(Deploy *d, const char *datastore, const char *repository
                         return say_at(d, entry(d, "file")->line, "file must be an image in the datastore (%s/NAME) or "
                                       "a block device under /dev, not '%s'", datastore, file);
         } else if (d->image) {
+                _cleanup_free_ char *path = NULL;
                 const char *name;
                 size_t n = strlen(repository);
 
@@ -452,8 +453,13 @@ static int deploy_parse(Deploy *d, const char *datastore, const char *repository
                                               "(%s), not '%s'", repository, d->image);
                         d->image += n + 1;
                 }
-                name = base_name(d->image);
-                d->image_name = strndup(name, strcspn(name, "?#"));
+                /* A URL's file name is its path's last segment: never the host's, the query's or the
+                 * fragment's. */
+                path = strndup(d->image, strcspn(d->image, "?#"));
+                if (!path)
+                        return -ENOMEM;
+                name = d->image_is_url ? strchr(path + strcspn(path, ":") + 3, '/') : path;
+                d->image_name = strdup(name ? base_name(name) : "");
                 if (!d->image_name)
                         return -ENOMEM;
                 n = strlen(d->image_name);

@@ -3,10 +3,11 @@
 # test-deploy.sh — aimctl deploy on erp5.recipe.kvm's own example sections (the seed's README),
 # against libvirt's test driver: a gzip'd image from the repository with md5_download and
 # md5_image, an image already in the datastore, a partition (a loop device) as `file = /dev/…`,
-# and a URL; then every kind of mistake, each named by file, section and line.
+# and the remote example on the test HTTP server (pulled; both checksums are Images.Pull's);
+# then every kind of mistake, each named by file, section and line.
 . "$(dirname "$0")/lib.sh"
 aim_enter_mount_ns "$@"
-require_cmd losetup gzip md5sum
+require_cmd losetup gzip md5sum python3
 aim_setup
 aim_activate
 wait_for 30 bash -c '[ "$(busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 HypervisorConnected)" = "b true" ]' \
@@ -132,13 +133,42 @@ assert_contains "$xml" "<transient/>" "kvm_snapshot = true"
 assert_eq "$(state_of kvm-testing-a-linux-partition)" 's "running"' "State"
 ok "the seed's partition example: file = $loop (a loop device) as the machine's disk, snapshot"
 
-if grep -q '<method name="Pull">' "$AIM_SRCDIR/dbus/org.abiquo.Node1.Images.xml"; then
-        echo "# Images.Pull exists in this tree: the URL example is the pull tests' to check"
-else
-        deploy_fails "$AIM_TMP/buildout.cfg" kvm-testing-with-remote-gzip-image
-        assert_contains "$out" "Images.Pull is not supported by this daemon" "a URL without Pull"
-        ok "the seed's remote example: a clear 'not supported by this daemon' (no Images.Pull here)"
-fi
+# The remote example, its URL on the test HTTP server (another file name: the local
+# example's image is in the datastore already) and its own ports and display.
+W=$AIM_TMP/www
+mkdir -p "$W"
+cp "$R/public.mdv2010.0_x86_64.qcow2.img.gz" "$W/remote.mdv2010.0_x86_64.qcow2.img.gz"
+aim_start_http www "$W"
+url="http://127.0.0.1:$AIM_HTTP_PORT/remote.mdv2010.0_x86_64.qcow2.img.gz"
+sed -i "/^\[kvm-testing-with-remote-gzip-image\]/,/^\[kvm-testing-with-local-gzip-image\]/{s|^image = .*|image = $url|; s/^  tcp:13480::80$/  tcp:13482::80/; s/^ssh_port = 13456$/ssh_port = 13458/; s/^kvm_vnc = 127.0.0.1:7$/kvm_vnc = 127.0.0.1:9/}" "$AIM_TMP/buildout.cfg"
+[ $forwards = yes ] || sed -i '/^\[kvm-testing-with-remote-gzip-image\]/,/^\[kvm-testing-with-local-gzip-image\]/{/^kvm_redir =/,/^  tcp:/d; /^ssh_port/d}' "$AIM_TMP/buildout.cfg"
+deploy kvm-testing-with-remote-gzip-image
+assert_contains "$out" "Pulling $url as image remote.mdv2010.0_x86_64.qcow2.img" "pull"
+grep -q "GET /remote.mdv2010.0_x86_64.qcow2.img.gz" "$AIM_TMP/www.log" || fail "the server saw no GET: $(cat "$AIM_TMP/www.log")"
+cmp -s "$D/remote.mdv2010.0_x86_64.qcow2.img" "$AIM_TMP/public.img" || fail "the pulled image is not the unpacked one"
+xml=$(xml_of kvm-testing-with-remote-gzip-image)
+assert_contains "$xml" "remote.mdv2010.0_x86_64.qcow2.img" "disk"
+assert_contains "$xml" "bus='ide'" "image_type = hda"
+assert_contains "$xml" "port='5909'" "kvm_vnc display 9"
+assert_eq "$(state_of kvm-testing-with-remote-gzip-image)" 's "running"' "State"
+ok "the seed's remote example: pulled over http and unpacked, md5_download and md5_image passed to Pull, defined and started"
+
+# Each checksum is Pull's: a wrong one fails the pull, naming it, and nothing is published.
+cp "$W/remote.mdv2010.0_x86_64.qcow2.img.gz" "$W/other.img.gz"
+printf '[kvm-bad]\nimage = %s\ngzip = true\nmd5_download = %s\nmd5_image = %s\n' \
+        "${url%/*}/other.img.gz?from=a/b#c/d" "${md5_download//?/0}" "$md5_image" > "$AIM_TMP/bad.cfg"
+deploy_fails "$AIM_TMP/bad.cfg"
+assert_contains "$out" "as image other.img" "a URL's query and fragment are not its file name"
+assert_contains "$out" "Download checksum mismatch: expected md5:${md5_download//?/0}" "md5_download mismatch"
+[ ! -e "$D/other.img" ] || fail "the image that failed md5_download is in the datastore"
+printf '[kvm-bad]\nimage = %s\ngzip = true\nmd5_download = %s\nmd5_image = %s\n' \
+        "${url%/*}/other.img.gz" "$md5_download" "${md5_image//?/0}" > "$AIM_TMP/bad.cfg"
+deploy_fails "$AIM_TMP/bad.cfg"
+assert_contains "$out" "Checksum mismatch: expected md5:${md5_image//?/0}" "md5_image mismatch"
+[ ! -e "$D/other.img" ] || fail "the image that failed md5_image is in the datastore"
+[ -z "$(find "$D" -name '*other*')" ] || fail "a failed pull left files behind: $(ls -a "$D")"
+assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine kvm-bad >/dev/null
+ok "a wrong md5_download or md5_image: the pull fails naming the checksum, nothing in the datastore, no machine"
 
 # Mistakes: each one names the file, the section and the line, and nothing is done.
 bad=$AIM_TMP/bad.cfg
@@ -166,6 +196,10 @@ printf '[kvm-bad]\nfile = %s\nmd5_image = %s\n' "$loop" "$md5_image" > "$bad"
 expect_error "md5_image" "md5_image cannot check a device (file = $loop)"
 printf '[kvm-bad]\nimage = public.mdv2010.0_x86_64.qcow2.img.gz\nkvm_net =\n  bridge,br=br0\n  nic\nssh_port = 2222\n' > "$bad"
 expect_error "ssh_port" "port redirections need a user-mode NIC (kvm_net = user)"
+printf '[kvm-bad]\nimage = %s\n' "${url%/*}" > "$bad"
+expect_error "image" "image '${url%/*}' names no file"
+printf '[kvm-bad]\nimage = %s/\n' "${url%/*}" > "$bad"
+expect_error "image" "image '${url%/*}/' names no file"
 printf '[kvm-bad]\n  indented = 1\n' > "$bad"
 expect_error "indented" "an indented line that continues no key"
 assert_bus_error org.abiquo.Node1.Error.NotFound gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Machines.GetMachine kvm-bad >/dev/null
