@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shared/bus-names.h"
@@ -17,9 +18,35 @@ typedef struct Wait {
         bool done, tty;
         char *result, *message;
         double progress;
+        uint64_t bytes_done, bytes_total;       /* total 0: unknown (a server without Content-Length) */
+        double started;                 /* monotonic seconds at the first report */
+        uint64_t started_bytes;         /* BytesDone then */
         int last_step;                  /* plain output: the last 10 % step printed */
         char method[32];
 } Wait;
+
+static double now_seconds(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* "512 B", "1.5 KiB", "64.0 MiB": buf holds at least 16 bytes. */
+static const char *format_bytes(char *buf, size_t size, double bytes) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+        size_t u = 0;
+
+        while (bytes >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                bytes /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%.0f B", bytes);
+        else
+                snprintf(buf, size, "%.1f %s", bytes, units[u]);
+        return buf;
+}
 
 static void wait_done(Wait *w) {
         free(w->result);
@@ -29,9 +56,27 @@ static void wait_done(Wait *w) {
 static void show_progress(Wait *w) {
         if (w->tty) {
                 int width = 30, filled = (int) (w->progress * width + 0.5);
+                char done[16], total[16], rate[24] = "-", eta[24] = "";
+                double elapsed = w->started > 0 ? now_seconds() - w->started : 0;
 
-                fprintf(stderr, "\r[%.*s%*s] %3d%% %s\033[K", filled, "##############################",
-                        width - filled, "", (int) (w->progress * 100 + 0.5), w->method);
+                if (elapsed > 0.05 && w->bytes_done > w->started_bytes) {
+                        double bps = (double) (w->bytes_done - w->started_bytes) / elapsed;
+
+                        format_bytes(rate, sizeof(rate), bps);
+                        if (w->bytes_total > w->bytes_done) {
+                                unsigned left = (unsigned) ((double) (w->bytes_total - w->bytes_done) / bps + 0.5);
+
+                                snprintf(eta, sizeof(eta), " ETA %u:%02u", left / 60, left % 60);
+                        }
+                }
+                format_bytes(done, sizeof(done), (double) w->bytes_done);
+                if (w->bytes_total > 0)
+                        fprintf(stderr, "\r[%.*s%*s] %3d%% %s/%s %s/s%s %s\033[K", filled,
+                                "##############################", width - filled, "",
+                                (int) (w->progress * 100 + 0.5), done,
+                                format_bytes(total, sizeof(total), (double) w->bytes_total), rate, eta, w->method);
+                else
+                        fprintf(stderr, "\r%s %s/s %s\033[K", done, rate, w->method);
                 return;
         }
         if ((int) (w->progress * 10) > w->last_step) {
@@ -57,12 +102,21 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 r = sd_bus_message_read(m, "s", &key);
                 if (r >= 0 && streq(key, "Progress"))
                         r = sd_bus_message_read(m, "v", "d", &w->progress);
+                else if (r >= 0 && streq(key, "BytesDone"))
+                        r = sd_bus_message_read(m, "v", "t", &w->bytes_done);
+                else if (r >= 0 && streq(key, "BytesTotal"))
+                        r = sd_bus_message_read(m, "v", "t", &w->bytes_total);
                 else if (r >= 0 && streq(key, "Method") && sd_bus_message_read(m, "v", "s", &s) >= 0)
                         snprintf(w->method, sizeof(w->method), "%s", s);
                 else if (r >= 0)
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0 || sd_bus_message_exit_container(m) < 0)
                         break;
+        }
+        /* The rate counts from the first report, not from the call (a job may wait in the queue). */
+        if (w->started == 0) {
+                w->started = now_seconds();
+                w->started_bytes = w->bytes_done;
         }
         show_progress(w);
         return 0;

@@ -202,6 +202,9 @@ static int read_reports(Job *j) {
                 r = worker_record_receive(j->channel_fd, &rec);
                 if (r == -EAGAIN)
                         return 0;
+                /* Gone with its request unread (an execve() that failed): its exit status says why. */
+                if (r == -ECONNRESET)
+                        return 1;
                 if (r <= 0)
                         return r < 0 ? r : 1;
                 r = job_apply(j, &rec);
@@ -248,6 +251,10 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 j->error = j->cancel_requested ? -ECANCELED : -EIO;
                 if (j->cancel_requested)
                         message = strdup("Cancelled");
+                else if (si->si_code == CLD_EXITED && si->si_status == EXIT_EXEC_FAILED &&
+                         access(j->queue->worker_path, X_OK) < 0)
+                        (void) message_set(&message, 0, "Failed to execute %s: %s",
+                                           j->queue->worker_path, strerror(errno));
                 else if (si->si_code == CLD_EXITED && si->si_status == EXIT_EXEC_FAILED)
                         (void) message_set(&message, 0, "The copy worker %s could not be executed",
                                            j->queue->worker_path);

@@ -89,6 +89,8 @@ ok "btrfs→btrfs: reflink (shared extents), identical bytes"
 out=$(script -qec "$AIMCTL image import a.img tty" /dev/null)
 assert_contains "$out" "] " "progress bar"
 assert_contains "$out" "%" "progress bar"
+assert_contains "$out" "/64.0 MiB " "progress bar: bytes done/total"
+assert_contains "$out" "/s" "progress bar: the rate"
 assert_not_contains "$out" "started:" "terminal output"
 assert_contains "$out" "done (reflink)" "terminal output"
 ok "aimctl on a terminal: a live progress bar, then the result"

@@ -19,7 +19,7 @@ static char repo[300], ds[300];
 typedef struct Seen {
         unsigned finished;
         JobState states[16];            /* by job id */
-        char messages[16][64];
+        char messages[16][160];
 } Seen;
 
 static void on_changed(Job *j, void *userdata) {
@@ -150,6 +150,27 @@ static void test_cap(void **state) {
         sd_event_unref(e);
 }
 
+/* A worker that cannot be exec'd fails its job saying so (not with the channel's reset). */
+static void test_exec_failed(void **state) {
+        _cleanup_(job_queue_freep) JobQueue *q = NULL;
+        sd_event *e = NULL;
+        Seen seen = {};
+        char expect[160];
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(job_queue_new(e, 1, &callbacks, &seen, &q), 0);
+        free(q->worker_path);
+        assert_true(asprintf(&q->worker_path, "%s/no-such-worker", dir) > 0);
+        submit(q, "a.img", "X", 0);
+        job_queue_run(q);
+        run_until(e, &seen, 1);
+        assert_int_equal(seen.states[1], JOB_FAILED);
+        snprintf(expect, sizeof(expect), "Failed to execute %s/no-such-worker: No such file or directory", dir);
+        assert_string_equal(seen.messages[1], expect);
+        job_queue_free(TAKE_PTR(q));
+        sd_event_unref(e);
+}
+
 static int setup(void **state) {
         char path[400];
 
@@ -179,6 +200,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_queue),
                 cmocka_unit_test(test_cap),
+                cmocka_unit_test(test_exec_failed),
         };
 
         if (!getenv("AIMD_WORKER")) {
