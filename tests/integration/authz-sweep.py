@@ -53,13 +53,15 @@ def typed(v, key=None):
     """JSON-able arguments to D-Bus ones: a dict is an a{sv}, ['u', 2] in it a variant of that type
     (the calls cross to as_user() as JSON, which knows no D-Bus integer types); a list of dicts is
     an aa{sv}; a bare number in a dict is a u (a q under 'tag')."""
+    # Numbers and lists are converted only when they are plain JSON values: D-Bus values (hostile
+    # ones of a deliberately wrong type among them; dbus.UInt32 is an int) pass as they are.
     if isinstance(v, dict):
         return dbus.Dictionary({k: typed(x, k) for k, x in v.items()}, signature='sv')
-    if isinstance(v, list) and len(v) == 2 and v[0] in ('u', 't', 'i', 'q'):
+    if type(v) is list and len(v) == 2 and v[0] in ('u', 't', 'i', 'q'):
         return {'u': dbus.UInt32, 't': dbus.UInt64, 'i': dbus.Int32, 'q': dbus.UInt16}[v[0]](v[1], variant_level=1)
-    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+    if type(v) is list and v and all(type(x) is dict for x in v):
         return dbus.Array([typed(x) for x in v], signature='a{sv}')       # Apply's changes
-    if key is not None and isinstance(v, int) and not isinstance(v, bool):
+    if key is not None and type(v) is int:
         return dbus.UInt16(v) if key == 'tag' else dbus.UInt32(v)        # a bare number in an a{sv}
     return v
 
@@ -317,10 +319,8 @@ class Sweep:
                         if key.startswith('Images.') and (arg, label) in (
                                 ('source', 'slash'), ('source', 'space'), ('source', 'dangling'), ('target', 'slash')):
                             expected = {NOTFOUND}     # well-formed and inside, but nothing there
-                        if key == 'Images.Export' and label in ('symlink out', 'dangling'):
-                            # The link itself is the entry: publishing would replace it, not
-                            # write through it (rename), so without overwrite it is Exists.
-                            expected = {N + 'Error.Exists'}
+                        # Export onto a symlink (out of the tree, or dangling): the entry is not a
+                        # regular file, which is never replaced nor written through: InvalidArgs.
                         yield ('%s %s: %s' % (key, arg, label), path, iface, method, sig, with_(v), expected, [arg])
                 elif t == 'q':
                     for v in (0, 4095, 65535):
