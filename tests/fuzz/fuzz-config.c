@@ -24,7 +24,9 @@ static void check_result(const Config *c, int r, const char *error, const uint8_
                 assert(!memchr(data, 0, size));
                 assert(!error);
                 assert(c->uri && c->uri[0] && c->repository && c->repository[0]);
-                assert(c->datastore && c->datastore[0] && c->redis_host && c->redis_host[0]);
+                /* redisHost: empty (the broker is off), an absolute socket path, or a host without blanks. */
+                assert(c->datastore && c->datastore[0] && c->datastore[0] == '/' && c->repository[0] == '/');
+                assert(!c->redis_host || c->redis_host[0] == '/' || !strpbrk(c->redis_host, " \t/"));
                 assert(c->redis_port >= 1 && c->redis_port <= 65535);
                 assert(c->max_jobs >= 1 && c->max_jobs <= 64);
                 return;
