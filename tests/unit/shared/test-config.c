@@ -107,6 +107,7 @@ static void test_bom_and_quoted_comment(void **state) {
         assert_string_equal(c.datastore, "/tmp/a");
         assert_string_equal(c.repository, "/srv/#repo");
         assert_string_equal(c.uri, "test:///default");
+        config_done(&c);
 }
 
 static void test_pull_keys(void **state) {
