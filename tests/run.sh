@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run.sh — the whole test run: installs what it needs, builds with warnings as errors, runs every
 # suite and ends with one "N passed, N failed, N skipped" line over all of the passes:
-#   main      the build as shipped: unit, integration (with the systemd/UML test and the daemon
-#             under valgrind), static (cppcheck, clang-tidy)
+#   main      the build as shipped: unit, integration (with the User-Mode Linux tests, suite uml,
+#             and the daemon under valgrind), static (cppcheck, clang-tidy)
 #   sanitize  a second build with -Db_sanitize=address,undefined: unit and integration again
 #             (a sanitizer report from any of our processes fails the test, see lib.sh)
 #   fuzz      clang + libFuzzer: every harness for AIM_FUZZ_SECONDS (default 30) each
@@ -29,37 +29,34 @@ setup() {
 rc=0
 logs=()
 timings=()
-# run_pass NAME BUILDDIR MESON_TEST_ARGS...: one meson test run, its log counted; the pass's time
-# (its build included) counts from the pass_start before it.
-pass_start=$SECONDS
-run_pass() {
-        local name=$1 dir=$2 start=$pass_start; shift 2
-        rm -f "$dir/meson-logs/testlog.json"
-        meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${AIM_TIMEOUT_MULTIPLIER:-3}" "$@" || rc=$?
-        [ -f "$dir/meson-logs/testlog.json" ] && logs+=("$dir/meson-logs/testlog.json")
-        timings+=("$name pass (build + tests): $((SECONDS - start)) s")
-        pass_start=$SECONDS
+# run_tests NAME BUILDDIR MESON_TEST_ARGS...: one meson test run, its log (meson-logs/NAME.json)
+# counted and its time written down.
+run_tests() {
+        local name=$1 dir=$2 start=$SECONDS r=0; shift 2
+        rm -f "$dir/meson-logs/$name.json"
+        meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$name" --num-processes 2 \
+                --timeout-multiplier "${AIM_TIMEOUT_MULTIPLIER:-3}" "$@" || r=$?
+        echo "$name tests: $((SECONDS - start)) s (exit $r)" >> "$times"
+        return $r
 }
+times=$(mktemp)
+trap 'rm -f "$times"' EXIT
+want() { [[ " $passes " == *" $1 "* ]]; }
 
-if [[ " $passes " == *" main "* ]]; then
-        pass_start=$SECONDS
-        setup "$build" -Dwerror=true
+# Every build first (each ninja uses both cores).
+start=$SECONDS
+if want main; then
+        # Configured as a distribution would, so that the systemd test installs this very build.
+        setup "$build" -Dwerror=true --prefix=/usr --sysconfdir=/etc --localstatedir=/var
         ninja -C "$build"
-        run_pass main "$build" "$@"
 fi
-
-if [[ " $passes " == *" sanitize "* ]]; then
-        pass_start=$SECONDS
-        # The systemd test installs a build of its own (not this one), so it is not repeated here.
-        san=${build}-sanitize
+san=${build}-sanitize
+if want sanitize; then
         setup "$san" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
         ninja -C "$san"
-        run_pass sanitize "$san" --suite unit --suite integration --no-suite systemd
 fi
-
-if [[ " $passes " == *" fuzz "* ]]; then
-        pass_start=$SECONDS
-        fuzz=${build}-fuzz
+fuzz=${build}-fuzz
+if want fuzz; then
         CC=clang setup "$fuzz" -Dwerror=true -Dfuzz=true -Dtests=false
         # Only the harnesses: the rest of the tree is built and tested by the passes above.
         mapfile -t targets < <(meson introspect --targets "$fuzz" | python3 -c '
@@ -68,8 +65,33 @@ for t in json.load(sys.stdin):
     if t["name"].startswith("fuzz-"):
         print(os.path.relpath(t["filename"][0], sys.argv[1]))' "$(realpath "$fuzz")")
         ninja -C "$fuzz" "${targets[@]}"
-        run_pass fuzz "$fuzz" --no-rebuild --suite fuzz
 fi
+timings+=("builds: $((SECONDS - start)) s")
+
+# Then two lanes side by side. The User-Mode Linux tests (suite uml) take one at a time and spend
+# their time waiting on ptrace round trips rather than computing (and run at nice -10, see
+# uml-run.sh), so the rest goes on beside them: the main build's other tests, the sanitize pass
+# (where the UML tests skip) and the fuzz pass. Arguments name what the main pass runs: then one lane.
+start=$SECONDS
+if [ $# -gt 0 ]; then
+        want main && { run_tests main "$build" "$@" || rc=1; }
+else
+        if want main; then
+                ( run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
+                uml_lane=$!
+        fi
+        want main && { run_tests main "$build" --no-suite uml || rc=1; }
+        want sanitize && { run_tests sanitize "$san" --suite unit --suite integration --no-suite uml || rc=1; }
+        want fuzz && { run_tests fuzz "$fuzz" --suite fuzz || rc=1; }
+        [ -z "${uml_lane:-}" ] || wait "$uml_lane" || rc=1
+fi
+for name in uml main sanitize fuzz; do
+        for dir in "$build" "$san" "$fuzz"; do
+                [ -f "$dir/meson-logs/$name.json" ] && logs+=("$dir/meson-logs/$name.json")
+        done
+done
+mapfile -t -O "${#timings[@]}" timings < "$times"
+timings+=("tests: $((SECONDS - start)) s; whole run: ${SECONDS} s")
 
 printf '# %s\n' "${timings[@]}"
 # The closing line CI reads, counted from meson's own logs.

@@ -12,7 +12,8 @@ AIM_TESTS=0
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }     # aim_teardown shows the logs
-ok() { AIM_TESTS=$((AIM_TESTS + 1)); echo "ok $AIM_TESTS - $*"; }
+# Each check says when it passed (seconds since the script started): where a slow test spends its time.
+ok() { AIM_TESTS=$((AIM_TESTS + 1)); echo "ok $AIM_TESTS - $* (at ${SECONDS} s)"; }
 
 assert_eq() { [ "$1" == "$2" ] || fail "${3:-value}: expected '$2', got '$1'"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "${3:-output}: expected to contain '$2', got '$1'"; }

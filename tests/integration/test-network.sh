@@ -8,7 +8,7 @@
 # and test-network-netns.
 aim_run_in_uml 512M 2400 "$@"
 aim_enter_mount_ns "$@"
-require_cmd ip python3 gdbus
+require_cmd ip python3 gdbus jq
 aim_setup
 
 N=org.abiquo.Node1.Network
@@ -18,19 +18,25 @@ CONFLICT=org.abiquo.Node1.Error.Conflict
 NOTFOUND=org.abiquo.Node1.Error.NotFound
 
 # The kernel's view, one line per link: ifindex name kind parent tag master mtu up.
+# jq, not python3: this runs for nearly every check, and python3 takes a second to start under UML.
 kernel_links() {
-        ip -d -j link | python3 -c '
-import json, sys
-for l in sorted(json.load(sys.stdin), key=lambda l: l["ifname"]):
-    li = l.get("linkinfo", {})
-    print(l["ifindex"], l["ifname"], li.get("info_kind", "-"), l.get("link", "-"),
-          li.get("info_data", {}).get("id", "-"), l.get("master", "-"), l["mtu"], "UP" in l["flags"])'
+        ip -d -j link | jq -r 'sort_by(.ifname)[] | [.ifindex, .ifname, .linkinfo.info_kind // "-", .link // "-",
+                .linkinfo.info_data.id // "-", .master // "-", .mtu,
+                if any(.flags[]; . == "UP") then "True" else "False" end] | map(tostring) | join(" ")'
 }
 # link NAME: that link without its ifindex ("kind parent tag master mtu up"), or "absent".
 link() { kernel_links | awk -v n="$1" '$2 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print; f = 1 } END { if (!f) print "absent" }'; }
 create() { gdbus_call $ROOT $N.CreateVlan "$1" "$2" "$3" "${4:-{\}}"; }
 delete() { gdbus_call $ROOT $N.DeleteVlan "$1" "$2" "$3"; }
-vpath() { echo "$ROOT/vlan/$(python3 -c 'import sys; print("".join(c if c.isalnum() else "_%02x" % ord(c) for c in sys.argv[1]))' "$1")"; }
+# The object path of a VLAN: its name with every character but [A-Za-z0-9] as _XX (hex).
+vpath() {
+        local s=$1 out="" c i
+        for ((i = 0; i < ${#s}; i++)); do
+                c=${s:i:1}
+                if [[ "$c" == [A-Za-z0-9] ]]; then out+=$c; else printf -v c '_%02x' "'$c"; out+=$c; fi
+        done
+        echo "$ROOT/vlan/$out"
+}
 vprop() { prop org.abiquo.Node1.Vlan "$2" "$(vpath "$1")"; }
 ucall() { local u=$1 m=$2; shift 2; as_user "$u" gdbus call --system --dest org.abiquo.Node1 --object-path $ROOT --method "$N.$m" "$@"; }
 record() { echo "$AIM_TMP/state/network/vlan-$1"; }

@@ -10,18 +10,30 @@ require_cmd linux.uml insmod modprobe meson ninja mountpoint
 kver=$(ls /usr/lib/uml/modules 2>/dev/null | sort -V | tail -n 1)
 [ -n "$kver" ] || skip "user-mode-linux ships no modules"
 
-# A build of our own, configured as a distribution would (/usr, /etc, /var), kept between runs
-# so that a rerun only relinks what changed. Scratch space beside it: UML sees the host's root
-# filesystem only, so it must not be on another mount (such as a tmpfs /tmp).
+# What is installed must be configured as a distribution would (/usr, /etc, /var). The build under
+# test is, when tests/run.sh made it; else a build of our own, kept between runs so that a rerun only
+# relinks what changed. Scratch space beside it: UML sees the host's root filesystem only, so it must
+# not be on another mount (such as a tmpfs /tmp).
 top=$AIM_BUILDDIR/test-systemd
 mkdir -p "$top"
 [ "$(stat -c %m "$top")" = / ] || fail "$top is not on the root filesystem, which is all UML can see"
-build=$top/build
-if [ ! -f "$build/build.ninja" ]; then
-        meson setup "$build" "$AIM_SRCDIR" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
-                -Dtests=false >"$top/setup.log" 2>&1 || { cat "$top/setup.log"; fail "meson setup of $build failed"; }
+distro_layout() {
+        meson introspect --buildoptions "$1" | python3 -c '
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+sys.exit(0 if (o["prefix"], o["sysconfdir"], o["localstatedir"]) == ("/usr", "/etc", "/var") else 1)'
+}
+if distro_layout "$AIM_BUILDDIR"; then
+        build=$AIM_BUILDDIR
+else
+        build=$top/build
+        if [ ! -f "$build/build.ninja" ]; then
+                meson setup "$build" "$AIM_SRCDIR" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+                        -Dtests=false >"$top/setup.log" 2>&1 || { cat "$top/setup.log"; fail "meson setup of $build failed"; }
+        fi
+        ninja -C "$build" >"$top/ninja.log" 2>&1 || { cat "$top/ninja.log"; fail "building $build failed"; }
 fi
-ninja -C "$build" >"$top/ninja.log" 2>&1 || { cat "$top/ninja.log"; fail "building $build failed"; }
+echo "# installing the build in $build"
 
 AIM_TMP=$(mktemp -d "$top/run.XXXXXX")
 # --one-file-system: should the read-only bind of / under it still be mounted, rm stays out of it.
