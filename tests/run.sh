@@ -28,7 +28,6 @@ setup() {
 
 rc=0
 logs=()
-timings=()
 # run_tests NAME BUILDDIR MESON_TEST_ARGS...: one meson test run, its log (meson-logs/NAME.json)
 # counted and its time written down.
 run_tests() {
@@ -43,20 +42,18 @@ times=$(mktemp)
 trap 'rm -f "$times"' EXIT
 want() { [[ " $passes " == *" $1 "* ]]; }
 
-# Every build first (each ninja uses both cores).
-start=$SECONDS
-if want main; then
+san=${build}-sanitize
+fuzz=${build}-fuzz
+build_main() {
         # Configured as a distribution would, so that the systemd test installs this very build.
         setup "$build" -Dwerror=true --prefix=/usr --sysconfdir=/etc --localstatedir=/var
         ninja -C "$build"
-fi
-san=${build}-sanitize
-if want sanitize; then
+}
+build_sanitize() {
         setup "$san" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
         ninja -C "$san"
-fi
-fuzz=${build}-fuzz
-if want fuzz; then
+}
+build_fuzz() {
         CC=clang setup "$fuzz" -Dwerror=true -Dfuzz=true -Dtests=false
         # Only the harnesses: the rest of the tree is built and tested by the passes above.
         mapfile -t targets < <(meson introspect --targets "$fuzz" | python3 -c '
@@ -65,24 +62,36 @@ for t in json.load(sys.stdin):
     if t["name"].startswith("fuzz-"):
         print(os.path.relpath(t["filename"][0], sys.argv[1]))' "$(realpath "$fuzz")")
         ninja -C "$fuzz" "${targets[@]}"
-fi
-timings+=("builds: $((SECONDS - start)) s")
+}
+# timed NAME CMD...: runs CMD, its time written down.
+timed() {
+        local name=$1 start=$SECONDS; shift
+        "$@"
+        echo "$name: $((SECONDS - start)) s" >> "$times"
+}
 
-# Then two lanes side by side. The User-Mode Linux tests (suite uml) take one at a time and spend
-# their time waiting on ptrace round trips rather than computing (and run at nice -10, see
-# uml-run.sh), so the rest goes on beside them: the main build's other tests, the sanitize pass
-# (where the UML tests skip) and the fuzz pass. Arguments name what the main pass runs: then one lane.
-start=$SECONDS
+# Two lanes side by side once the main build is there. The User-Mode Linux tests (suite uml) take
+# one at a time and run at nice -10 (see uml-run.sh): they hold one core. The other lane has the
+# other core: the main build's other tests, then the sanitize build and pass (where the UML tests
+# skip), then the fuzz build and pass. Arguments name what the main pass runs: then one lane.
+want main && timed "main build" build_main
 if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
 else
         if want main; then
-                ( run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
+                ( export PYTHONUNBUFFERED=1      # meson's progress lines as they come
+                  run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
                 uml_lane=$!
+                run_tests main "$build" --no-suite uml || rc=1
         fi
-        want main && { run_tests main "$build" --no-suite uml || rc=1; }
-        want sanitize && { run_tests sanitize "$san" --suite unit --suite integration --no-suite uml || rc=1; }
-        want fuzz && { run_tests fuzz "$fuzz" --suite fuzz || rc=1; }
+        if want sanitize; then
+                timed "sanitize build" build_sanitize
+                run_tests sanitize "$san" --suite unit --suite integration --no-suite uml || rc=1
+        fi
+        if want fuzz; then
+                timed "fuzz build" build_fuzz
+                run_tests fuzz "$fuzz" --suite fuzz || rc=1
+        fi
         [ -z "${uml_lane:-}" ] || wait "$uml_lane" || rc=1
 fi
 for name in uml main sanitize fuzz; do
@@ -90,8 +99,8 @@ for name in uml main sanitize fuzz; do
                 [ -f "$dir/meson-logs/$name.json" ] && logs+=("$dir/meson-logs/$name.json")
         done
 done
-mapfile -t -O "${#timings[@]}" timings < "$times"
-timings+=("tests: $((SECONDS - start)) s; whole run: ${SECONDS} s")
+mapfile -t timings < "$times"
+timings+=("whole run: ${SECONDS} s")
 
 printf '# %s\n' "${timings[@]}"
 # The closing line CI reads, counted from meson's own logs.

@@ -118,19 +118,20 @@ cmp "$FS/btrfs/repo/a.img" "$FS/xfs/ds/b" || fail "btrfs→xfs copy differs"
 [ "$(allocated "$FS/xfs/ds/b")" -le $((9 * 1024 * 1024)) ] || fail "btrfs→xfs copy lost its hole ($(allocated "$FS/xfs/ds/b"))"
 ok "btrfs→xfs: reflink and copy_file_range refused (EXDEV), sendfile per data segment, holes kept"
 
-# ---- sparse: 4 GiB with 64 MiB of data costs its data ----
+# ---- sparse: 1 GiB with 64 MiB of data costs its data ----
+# (It was 4 GiB: the same proof, but cmp then read 8 GiB, a minute of a busy machine.)
 use "$FS/ext4/repo" "$FS/ext4/ds"
-truncate -s 4G "$FS/ext4/repo/sparse.img"
+truncate -s 1G "$FS/ext4/repo/sparse.img"
 for i in $(seq 0 15); do
-        dd if=/dev/urandom of="$FS/ext4/repo/sparse.img" bs=1M count=4 seek=$((i * 256)) conv=notrunc status=none
+        dd if=/dev/urandom of="$FS/ext4/repo/sparse.img" bs=1M count=4 seek=$((i * 64)) conv=notrunc status=none
 done
 imp sparse.img sparse
 cmp "$FS/ext4/repo/sparse.img" "$FS/ext4/ds/sparse" || fail "sparse copy differs"
 a=$(allocated "$FS/ext4/ds/sparse")
 [ "$a" -ge $((64 * 1024 * 1024)) ] && [ "$a" -le $((68 * 1024 * 1024)) ] || fail "sparse copy allocates $a bytes"
-assert_eq "$(stat -c %s "$FS/ext4/ds/sparse")" 4294967296 "apparent size"
+assert_eq "$(stat -c %s "$FS/ext4/ds/sparse")" 1073741824 "apparent size"
 rm "$FS/ext4/ds/sparse"
-ok "a 4 GiB image with 64 MiB of data imports with 64 MiB allocated"
+ok "a 1 GiB image with 64 MiB of data imports with 64 MiB allocated"
 
 # ---- checksums ----
 sha=$(sha256sum < "$FS/ext4/repo/a.img" | cut -c1-64)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# test-load.sh — 50 concurrent clients × 300 read calls (load-client.c) while imports run and VLANs
+# test-load.sh — 50 concurrent clients × 200 read calls (load-client.c) while imports run and VLANs
 # are created and deleted, all in one User-Mode Linux boot (the VLAN changes need 802.1Q, which the
 # host kernel lacks; one boot keeps the three loads on one daemon at the same time). No call may
 # fail, and the daemon's open file descriptors and RSS must come back to where they were.
@@ -11,11 +11,11 @@ require_cmd ip python3 gdbus sha256sum
 aim_setup
 echo "maxJobs = 2" >> "$AIM_TMP/aim.ini"
 
-# Sized by count, for the cap: UML served 369-393 calls/s on a quiet machine and 53 at a load
-# average of 15 (bench/RESULTS.md, "Test suite"), so 15 000 calls take 40-285 s of uml-run's 600 s.
-# 15 000 is also enough for the RSS check below to see a leak of one block per call.
+# Sized by count, for the suite's time: UML served 369-393 calls/s on a quiet machine and 53 at a
+# load average of 15 (bench/RESULTS.md, "Test suite"), so 10 000 calls take 25-190 s. 10 000 is
+# still enough for the RSS check below to see a leak of one block per call (32 bytes: 312 KiB).
 CLIENTS=${AIM_LOAD_CLIENTS:-50}
-CALLS=${AIM_LOAD_CALLS:-300}
+CALLS=${AIM_LOAD_CALLS:-200}
 ROOT=/org/abiquo/Node1
 STOP=$AIM_TMP/stop
 BG=()
@@ -97,8 +97,8 @@ assert_eq "$(gdbus_call $ROOT org.abiquo.Node1.Images.ListImages)" "(@a(stto) []
 # RSS: what the warm-up round did not reach yet (glibc's arenas grown a little further by the peak
 # of 50 connections, sd-bus's buffers) may stay. Measured after the warm-up: +16 KiB and +44 KiB
 # over a round (bench/RESULTS.md). The slack, 256 KiB, is about 6 times that, yet below what the
-# smallest leak would show: one block per call (glibc's smallest chunk is 32 bytes; 15 000 calls
-# make 469 KiB).
+# smallest leak would show: one block per call (glibc's smallest chunk is 32 bytes; 10 000 calls
+# make 312 KiB).
 slack=${RSS_SLACK_KIB:-256}
 [ "$rss1" -le $((rss0 + slack)) ] || fail "RSS grew from $rss0 to $rss1 KiB (more than $slack KiB)"
 ok "after the load: open fds back to $fd0, RSS $rss0 → $rss1 KiB (slack $slack KiB); no VLAN, no image left"
