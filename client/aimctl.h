@@ -35,6 +35,13 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
 /* Appends the option KEY with the string VALUE, or nothing when VALUE is NULL (not given). */
 int call_append_string(sd_bus_message *call, const char *key, const char *value);
 
+/* Calls the node's GetManagedObjects and object(m, path, userdata) for every object with interface,
+ * m standing before its a{sv} of properties, which object() reads whole. Failures are said as
+ * "aimctl: <what_call>: …" (the call) or "aimctl: <what_parse>: …" (the reply, or object()). */
+typedef int (*managed_object_t)(sd_bus_message *m, const char *path, void *userdata);
+int for_each_managed_object(sd_bus *bus, const char *interface, managed_object_t object, void *userdata,
+                            const char *what_call, const char *what_parse);
+
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);
 int verb_checkpoint(sd_bus *bus, int argc, char *argv[]);

@@ -25,36 +25,32 @@ static int vlan_object_path(const Vlan *v, char **ret) {
         return sd_bus_path_encode(VLAN_PATH_PREFIX, v->name, ret);
 }
 
-/* Reads CreateVlan's options into spec; the strings stay owned by the message. */
-static int read_options(sd_bus_message *m, VlanSpec *spec, sd_bus_error *error) {
-        const char *key;
+typedef struct OptionsReader {
+        VlanSpec *spec;
+        sd_bus_error *error;
+} OptionsReader;
+
+static int read_option(sd_bus_message *m, const char *key, void *userdata) {
+        OptionsReader *o = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
+        if (streq(key, "name")) {
+                r = sd_bus_message_read(m, "v", "s", &o->spec->name);
                 if (r < 0)
-                        return r;
-                if (streq(key, "name")) {
-                        r = sd_bus_message_read(m, "v", "s", &spec->name);
-                        if (r < 0)
-                                return aim_error(error, -EINVAL, "Invalid option name: must be a string (s).");
-                } else if (streq(key, "mtu")) {
-                        r = sd_bus_message_read(m, "v", "u", &spec->mtu);
-                        if (r < 0)
-                                return aim_error(error, -EINVAL, "Invalid option mtu: must be a uint32 (u).");
-                        spec->mtu_set = true;
-                } else
-                        return aim_error(error, -EINVAL, "Unknown option '%s': CreateVlan knows name and mtu.", key);
-                r = sd_bus_message_exit_container(m);
+                        return aim_error(o->error, -EINVAL, "Invalid option name: must be a string (s).");
+        } else if (streq(key, "mtu")) {
+                r = sd_bus_message_read(m, "v", "u", &o->spec->mtu);
                 if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+                        return aim_error(o->error, -EINVAL, "Invalid option mtu: must be a uint32 (u).");
+                o->spec->mtu_set = true;
+        } else
+                return aim_error(o->error, -EINVAL, "Unknown option '%s': CreateVlan knows name and mtu.", key);
+        return 0;
+}
+
+/* Reads CreateVlan's options into spec; the strings stay owned by the message. */
+static int read_options(sd_bus_message *m, VlanSpec *spec, sd_bus_error *error) {
+        return bus_message_read_dict(m, read_option, &(OptionsReader) { .spec = spec, .error = error });
 }
 
 /* The state directory's fsync, once per loop iteration however many calls changed it. */
@@ -179,12 +175,33 @@ static int network_run(Manager *m, const VlanChange *changes, size_t n, uint64_t
         return 0;
 }
 
+/* CreateVlan's and DeleteVlan's way to the engine: polkit with c's parent, tag and bridge as its
+ * details, the checkpoints' hold, then c alone and at once. 1 once c ran, 0 while polkit is still
+ * asking (the handler returns 1 and is called again with the answer), < 0 on failure. */
+static int run_one_authorized(Manager *m, sd_bus_message *message, const VlanChange *c, sd_bus_error *error) {
+        char tag[8];
+        int r;
+
+        snprintf(tag, sizeof(tag), "%u", c->spec.tag);
+        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
+                               (const char *[]) { "parent", c->spec.parent, "tag", tag, "bridge", c->spec.bridge, NULL },
+                               error);
+        if (r <= 0)
+                return r;
+        r = check_busy(m->network, c, NULL, error);
+        if (r < 0)
+                return r;
+        r = network_run(m, c, 1, 0, false, NULL, error);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *why = NULL, *path = NULL;
         VlanChange c = { .action = VLAN_ACTION_CREATE };
         bool had_conflict;
-        char tag[8];
         Vlan *v;
         int r;
 
@@ -198,23 +215,11 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
 
-        snprintf(tag, sizeof(tag), "%u", c.spec.tag);
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", c.spec.parent, "tag", tag, "bridge", c.spec.bridge, NULL },
-                               error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-        r = check_busy(m->network, &c, NULL, error);
-        if (r < 0)
-                return r;
-
         v = vlan_registry_get(m->network->vlans, c.spec.name);
         had_conflict = v && v->conflict;
-        r = network_run(m, &c, 1, 0, false, NULL, error);
-        if (r < 0)
-                return r;
+        r = run_one_authorized(m, message, &c, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         v = vlan_registry_get(m->network->vlans, c.spec.name);
         assert(v);
         r = vlan_object_path(v, &path);
@@ -227,26 +232,15 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
 
 /* Deletes v once polkit agrees; shared by DeleteVlan and Vlan.Delete. */
 static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, sd_bus_error *error) {
-        VlanChange c = { .action = VLAN_ACTION_DELETE };
-        char tag[8];
+        VlanChange c = {
+                .action = VLAN_ACTION_DELETE,
+                .spec = { .parent = v->parent, .tag = v->tag, .bridge = v->bridge },
+        };
         int r;
 
-        snprintf(tag, sizeof(tag), "%u", v->tag);
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", v->parent, "tag", tag, "bridge", v->bridge, NULL },
-                               error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
-        c.spec = (VlanSpec) { .parent = v->parent, .tag = v->tag, .bridge = v->bridge };
-        r = check_busy(m->network, &c, NULL, error);
-        if (r < 0)
-                return r;
-        r = network_run(m, &c, 1, 0, false, NULL, error);
-        if (r < 0)
-                return r;
+        r = run_one_authorized(m, message, &c, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -307,52 +301,55 @@ static void *change_field(VlanChange *c, unsigned bit, const char **action) {
         }
 }
 
-/* Reads changes[i] (an a{sv}) into c; the strings stay owned by the message. */
-static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error *error) {
-        const char *key, *action = NULL;
-        unsigned seen = 0;
+typedef struct ChangeReader {
+        size_t i;
+        VlanChange *change;
+        const char *action;
+        unsigned seen;
+        sd_bus_error *error;
+} ChangeReader;
+
+static int read_change_key(sd_bus_message *m, const char *key, void *userdata) {
+        ChangeReader *c = userdata;
         size_t k;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        for (k = 0; k < ELEMENTSOF(change_keys) && !streq(change_keys[k].key, key); k++)
+                ;
+        if (k == ELEMENTSOF(change_keys))
+                return aim_error(c->error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
+                                 "tag, bridge, name and mtu.", c->i, key);
+        if (c->seen & change_keys[k].bit)
+                return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: given twice.", c->i, key);
+        c->seen |= change_keys[k].bit;
+        r = sd_bus_message_read(m, "v", change_keys[k].signature,
+                                change_field(c->change, change_keys[k].bit, &c->action));
         if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (k = 0; k < ELEMENTSOF(change_keys) && !streq(change_keys[k].key, key); k++)
-                        ;
-                if (k == ELEMENTSOF(change_keys))
-                        return aim_error(error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
-                                         "tag, bridge, name and mtu.", i, key);
-                if (seen & change_keys[k].bit)
-                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: given twice.", i, key);
-                seen |= change_keys[k].bit;
-                r = sd_bus_message_read(m, "v", change_keys[k].signature, change_field(c, change_keys[k].bit, &action));
-                if (r < 0)
-                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", i, key,
-                                         change_keys[k].type, change_keys[k].signature);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+                return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", c->i, key,
+                                 change_keys[k].type, change_keys[k].signature);
+        return 0;
+}
+
+/* Reads changes[i] (an a{sv}) into c; the strings stay owned by the message. */
+static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error *error) {
+        ChangeReader reader = { .i = i, .change = c, .error = error };
+        size_t k;
+        int r;
+
+        r = bus_message_read_dict(m, read_change_key, &reader);
         if (r < 0)
                 return r;
 
         for (k = 0; k < 4; k++)
-                if (!(seen & change_keys[k].bit))
+                if (!(reader.seen & change_keys[k].bit))
                         return aim_error(error, -EINVAL, "Invalid changes[%zu]: %s is missing.", i, change_keys[k].key);
-        c->action = vlan_action_from_string(action);
+        c->action = vlan_action_from_string(reader.action);
         if (c->action < 0)
-                return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, action);
-        if (c->action == VLAN_ACTION_DELETE && seen & (KEY_NAME | KEY_MTU))
+                return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, reader.action);
+        if (c->action == VLAN_ACTION_DELETE && reader.seen & (KEY_NAME | KEY_MTU))
                 return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
-                                 seen & KEY_NAME ? "name" : "mtu");
-        c->spec.mtu_set = seen & KEY_MTU;
+                                 reader.seen & KEY_NAME ? "name" : "mtu");
+        c->spec.mtu_set = reader.seen & KEY_MTU;
         return 0;
 }
 
@@ -394,36 +391,34 @@ static int read_changes(sd_bus_message *m, VlanChange **ret, size_t *ret_n, sd_b
 
 #define ROLLBACK_TIMEOUT_MAX (24U * 60 * 60)
 
-static int read_apply_options(sd_bus_message *m, uint32_t *ret_timeout, sd_bus_error *error) {
-        const char *key;
-        uint32_t timeout = 0;
+typedef struct ApplyOptionsReader {
+        uint32_t timeout;
+        sd_bus_error *error;
+} ApplyOptionsReader;
+
+static int read_apply_option(sd_bus_message *m, const char *key, void *userdata) {
+        ApplyOptionsReader *o = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (!streq(key, "rollback_timeout"))
+                return aim_error(o->error, -EINVAL, "Unknown option '%s': Apply knows rollback_timeout.", key);
+        r = sd_bus_message_read(m, "v", "u", &o->timeout);
+        if (r < 0)
+                return aim_error(o->error, -EINVAL, "Invalid option rollback_timeout: must be a uint32 (u).");
+        if (o->timeout > ROLLBACK_TIMEOUT_MAX)
+                return aim_error(o->error, -EINVAL, "Invalid option rollback_timeout %u: at most %u seconds.",
+                                 o->timeout, ROLLBACK_TIMEOUT_MAX);
+        return 0;
+}
+
+static int read_apply_options(sd_bus_message *m, uint32_t *ret_timeout, sd_bus_error *error) {
+        ApplyOptionsReader reader = { .error = error };
+        int r;
+
+        r = bus_message_read_dict(m, read_apply_option, &reader);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (!streq(key, "rollback_timeout"))
-                        return aim_error(error, -EINVAL, "Unknown option '%s': Apply knows rollback_timeout.", key);
-                r = sd_bus_message_read(m, "v", "u", &timeout);
-                if (r < 0)
-                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout: must be a uint32 (u).");
-                if (timeout > ROLLBACK_TIMEOUT_MAX)
-                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout %u: at most %u seconds.",
-                                         timeout, ROLLBACK_TIMEOUT_MAX);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret_timeout = timeout;
+        *ret_timeout = reader.timeout;
         return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bus-util.c — small sd-bus helpers shared by the *-dbus.c files */
+#include <errno.h>
 #include <stdbool.h>
 
 #include "shared/bus-util.h"
@@ -17,4 +18,28 @@ int bus_add_object_kind(sd_bus *bus, const char *prefix, const char *interface, 
         if (r < 0)
                 return r;
         return sd_bus_add_node_enumerator(bus, NULL, prefix, enumerate, userdata);
+}
+
+int bus_message_read_dict(sd_bus_message *m, bus_dict_entry_t entry, void *userdata) {
+        const char *key;
+        int r;
+
+        assert_return(m, -EINVAL);
+        assert_return(entry, -EINVAL);
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r >= 0)
+                        r = entry(m, key, userdata);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }

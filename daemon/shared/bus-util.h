@@ -14,3 +14,9 @@ int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, 
  * enumerate() listing them (for introspection and the ObjectManager). */
 int bus_add_object_kind(sd_bus *bus, const char *prefix, const char *interface, const sd_bus_vtable *vtable,
                         sd_bus_object_find_t find, sd_bus_node_enumerator_t enumerate, void *userdata);
+
+/* One entry of an a{sv}: m stands before the entry's variant, which the function reads or skips whole. */
+typedef int (*bus_dict_entry_t)(sd_bus_message *m, const char *key, void *userdata);
+/* Reads an a{sv}, calling entry() for every key in order; the first negative return ends the walk
+ * and is returned. */
+int bus_message_read_dict(sd_bus_message *m, bus_dict_entry_t entry, void *userdata);
