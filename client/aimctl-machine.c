@@ -10,6 +10,7 @@
 
 #include "shared/bus-names.h"
 #include "aimctl.h"
+#include "shared/bus-util.h"
 #include "util/strv.h"
 
 
@@ -472,39 +473,46 @@ static int verb_xml(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+typedef struct RowsReader {
+        const char *signature;
+        char *out;
+} RowsReader;
+
+static int read_row(sd_bus_message *m, size_t i, void *userdata) {
+        RowsReader *rows = userdata;
+        const char *a, *b, *c = NULL;
+        int32_t port = 0;
+        char *n;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'r', rows->signature);
+        if (r < 0)
+                return r;
+        r = streq(rows->signature, "ssi") ? sd_bus_message_read(m, "ssi", &a, &b, &port)
+                                          : sd_bus_message_read(m, "sss", &a, &b, &c);
+        if (r < 0)
+                return r;
+        if ((c ? asprintf(&n, "%s%s%s %s %s", rows->out, i > 0 ? ", " : "", a, b, c)
+               : asprintf(&n, "%s%s%s %s %" PRIi32, rows->out, i > 0 ? ", " : "", a, b, port)) < 0)
+                return -ENOMEM;
+        free(rows->out);
+        rows->out = n;
+        return sd_bus_message_exit_container(m);
+}
+
 /* Disks a(sss), Interfaces a(sss), Graphics a(ssi): one "a b c" string each, rows joined by ", ". */
 static int read_rows(sd_bus_message *m, const char *signature, char **ret) {
         _cleanup_free_ char *out = strdup("");
+        RowsReader rows = { .signature = signature };
         char element[8];
         int r;
 
         if (!out)
                 return -ENOMEM;
         snprintf(element, sizeof(element), "(%s)", signature);
-        r = sd_bus_message_enter_container(m, 'a', element);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', signature)) > 0) {
-                const char *a, *b, *c = NULL;
-                int32_t port = 0;
-                char *n;
-
-                r = streq(signature, "ssi") ? sd_bus_message_read(m, "ssi", &a, &b, &port)
-                                            : sd_bus_message_read(m, "sss", &a, &b, &c);
-                if (r < 0)
-                        return r;
-                if ((c ? asprintf(&n, "%s%s%s %s %s", out, out[0] ? ", " : "", a, b, c)
-                       : asprintf(&n, "%s%s%s %s %" PRIi32, out, out[0] ? ", " : "", a, b, port)) < 0)
-                        return -ENOMEM;
-                free(out);
-                out = n;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        rows.out = TAKE_PTR(out);
+        r = bus_message_read_array(m, element, read_row, &rows);
+        out = rows.out;
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(out);

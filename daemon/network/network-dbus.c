@@ -353,39 +353,42 @@ static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error 
         return 0;
 }
 
+typedef struct ChangesReader {
+        VlanChange *changes;
+        size_t n, allocated;
+        sd_bus_error *error;
+} ChangesReader;
+
+static int read_changes_element(sd_bus_message *m, size_t i, void *userdata) {
+        ChangesReader *c = userdata;
+
+        if (i == VLAN_CHANGES_MAX)
+                return aim_error(c->error, -EINVAL, "Invalid changes: more than %u in one call.", VLAN_CHANGES_MAX);
+        if (i == c->allocated) {
+                size_t k = MAX(c->allocated * 2, (size_t) 16);
+                VlanChange *p = reallocarray(c->changes, k, sizeof(VlanChange));
+
+                if (!p)
+                        return -ENOMEM;
+                c->changes = p;
+                c->allocated = k;
+        }
+        c->changes[i] = (VlanChange) {};
+        c->n = i + 1;
+        return read_change(m, i, &c->changes[i], c->error);
+}
+
 static int read_changes(sd_bus_message *m, VlanChange **ret, size_t *ret_n, sd_bus_error *error) {
-        _cleanup_free_ VlanChange *changes = NULL;
-        size_t n = 0, allocated = 0;
+        ChangesReader reader = { .error = error };
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "a{sv}");
-        if (r < 0)
+        r = bus_message_read_array(m, "a{sv}", read_changes_element, &reader);
+        if (r < 0) {
+                free(reader.changes);
                 return r;
-        while ((r = sd_bus_message_at_end(m, false)) == 0) {
-                if (n == VLAN_CHANGES_MAX)
-                        return aim_error(error, -EINVAL, "Invalid changes: more than %u in one call.", VLAN_CHANGES_MAX);
-                if (n == allocated) {
-                        size_t k = MAX(allocated * 2, (size_t) 16);
-                        VlanChange *p = reallocarray(changes, k, sizeof(VlanChange));
-
-                        if (!p)
-                                return -ENOMEM;
-                        changes = p;
-                        allocated = k;
-                }
-                changes[n] = (VlanChange) {};
-                r = read_change(m, n, &changes[n], error);
-                if (r < 0)
-                        return r;
-                n++;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(changes);
-        *ret_n = n;
+        *ret = reader.changes;
+        *ret_n = reader.n;
         return 0;
 }
 

@@ -43,3 +43,23 @@ int bus_message_read_dict(sd_bus_message *m, bus_dict_entry_t entry, void *userd
                 return r;
         return sd_bus_message_exit_container(m);
 }
+
+int bus_message_read_array(sd_bus_message *m, const char *contents, bus_array_element_t element, void *userdata) {
+        int r;
+
+        assert_return(m, -EINVAL);
+        assert_return(contents, -EINVAL);
+        assert_return(element, -EINVAL);
+
+        r = sd_bus_message_enter_container(m, 'a', contents);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; (r = sd_bus_message_at_end(m, false)) == 0; i++) {
+                r = element(m, i, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}

@@ -2,6 +2,7 @@
 /* bus-util.h — small sd-bus helpers shared by the *-dbus.c files */
 #pragma once
 
+#include <stddef.h>
 #include <systemd/sd-bus.h>
 
 #include "util/macro.h"
@@ -20,3 +21,9 @@ typedef int (*bus_dict_entry_t)(sd_bus_message *m, const char *key, void *userda
 /* Reads an a{sv}, calling entry() for every key in order; the first negative return ends the walk
  * and is returned. */
 int bus_message_read_dict(sd_bus_message *m, bus_dict_entry_t entry, void *userdata);
+
+/* One element of an array: i counts from 0; the function reads the element whole. */
+typedef int (*bus_array_element_t)(sd_bus_message *m, size_t i, void *userdata);
+/* Reads an array of contents (e.g. "a{sv}", "(sss)"), calling element() for each in order; the
+ * first negative return ends the walk and is returned. */
+int bus_message_read_array(sd_bus_message *m, const char *contents, bus_array_element_t element, void *userdata);
