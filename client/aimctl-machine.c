@@ -140,6 +140,29 @@ static int usage_error(const char *option, const char *value, const char *why) {
         return -EINVAL;
 }
 
+/* After the options: the one NAME left, or NULL once said that there is not exactly one. */
+static const char *one_name_left(int argc, char *argv[], const char *verb) {
+        if (optind != argc - 1) {
+                (void) usage_error(verb, NULL, "exactly one NAME is needed (see --help)");
+                return NULL;
+        }
+        return argv[optind];
+}
+
+/* --vcpus N, or --memory SIZE when is_memory, as define and set read them; memory 0 ("the
+ * default") only where memory_zero_ok. */
+static int parse_resource(bool is_memory, const char *arg, bool memory_zero_ok, uint32_t *vcpus,
+                          uint64_t *memory_kib) {
+        if (!is_memory) {
+                if (parse_uint32(arg, vcpus) < 0 || *vcpus == 0)
+                        return usage_error("--vcpus", arg, "must be a positive number");
+                return 0;
+        }
+        if (parse_size_kib(arg, memory_kib) < 0 || (*memory_kib == 0 && !memory_zero_ok))
+                return usage_error("--memory", arg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
+        return 0;
+}
+
 /* One --disk or --nic: "key=value,flag,…" into an a{sv}. keys lists the string keys, flags the
  * boolean ones; "boot" is a number; "forward" may come again (forwards as). */
 static int append_device(sd_bus_message *m, const char *option, const char *spec, const char * const *keys,
@@ -317,12 +340,9 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_VCPUS:
-                        if (parse_uint32(optarg, &vcpus) < 0 || vcpus == 0)
-                                return usage_error("--vcpus", optarg, "must be a positive number");
-                        break;
                 case ARG_MEMORY:
-                        if (parse_size_kib(optarg, &memory_kib) < 0)
-                                return usage_error("--memory", optarg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
+                        if (parse_resource(c == ARG_MEMORY, optarg, true, &vcpus, &memory_kib) < 0)
+                                return -EINVAL;
                         break;
                 case ARG_DISK:
                         if (strv_extend(&disks, optarg) < 0)
@@ -364,9 +384,9 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
                 default:
                         return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine define", NULL, "exactly one NAME is needed (see --help)");
-        name = argv[optind];
+        name = one_name_left(argc, argv, "machine define");
+        if (!name)
+                return -EINVAL;
 
         r = call_begin(bus, MACHINES_INTERFACE, "DefineMachine", &call, "s", name);
         if (r < 0)
@@ -418,7 +438,7 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL;
         bool force = false, remove_images = false;
-        const char *path = NULL;
+        const char *path = NULL, *name;
         int c, r;
 
         optind = 0;
@@ -436,16 +456,17 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
                 default:
                         return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine undefine", NULL, "exactly one NAME is needed (see --help)");
-        r = machine_path(bus, argv[optind], &found, &path);
+        name = one_name_left(argc, argv, "machine undefine");
+        if (!name)
+                return -EINVAL;
+        r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
         r = sd_bus_call_method(bus, NODE_BUS_NAME, path, MACHINE_INTERFACE, "Undefine", &error, NULL, "a{sv}", 2,
                                "force", "b", force, "remove_images", "b", remove_images);
         if (r < 0)
                 return log_bus_error(r, &error, "undefine");
-        print_done("undefined", argv[optind], NULL);
+        print_done("undefined", name, NULL);
         return 0;
 }
 
@@ -584,18 +605,15 @@ static int verb_set(sd_bus *bus, int argc, char *argv[]) {
         uint32_t vcpus = 0;
         uint64_t memory_kib = 0;
         int autostart = -1, c, r;
-        const char *path = NULL;
+        const char *path = NULL, *name;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_VCPUS:
-                        if (parse_uint32(optarg, &vcpus) < 0 || vcpus == 0)
-                                return usage_error("--vcpus", optarg, "must be a positive number");
-                        break;
                 case ARG_MEMORY:
-                        if (parse_size_kib(optarg, &memory_kib) < 0 || memory_kib == 0)
-                                return usage_error("--memory", optarg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
+                        if (parse_resource(c == ARG_MEMORY, optarg, false, &vcpus, &memory_kib) < 0)
+                                return -EINVAL;
                         break;
                 case ARG_AUTOSTART:
                         if (!streq(optarg, "yes") && !streq(optarg, "no"))
@@ -605,11 +623,12 @@ static int verb_set(sd_bus *bus, int argc, char *argv[]) {
                 default:
                         return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine set", NULL, "exactly one NAME is needed (see --help)");
+        name = one_name_left(argc, argv, "machine set");
+        if (!name)
+                return -EINVAL;
         if (!vcpus && !memory_kib && autostart < 0)
                 return usage_error("machine set", NULL, "nothing to set: give --vcpus, --memory or --autostart");
-        r = machine_path(bus, argv[optind], &found, &path);
+        r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
         if (vcpus || memory_kib) {
