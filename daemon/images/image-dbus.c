@@ -327,24 +327,21 @@ static int list_one(const char *name, const ImageInfo *info, void *userdata) {
         return sd_bus_message_append(userdata, "(stto)", name, info->size, info->allocated, path);
 }
 
+static int append_images(sd_bus_message *reply, void *userdata) {
+        return image_foreach(*(int *) userdata, list_one, reply);
+}
+
 static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int dirfd = -EBADF;
         int r;
 
         dirfd = open_datastore(userdata, error);
         if (dirfd < 0)
                 return dirfd;
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(stto)");
-        if (r >= 0)
-                r = image_foreach(dirfd, list_one, reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+        r = bus_reply_array(message, "(stto)", append_images, &dirfd);
         if (r < 0)
                 return aim_error(error, r, "Failed to list the datastore");
-        return sd_bus_send(NULL, reply, NULL);
+        return r;
 }
 
 static const sd_bus_vtable images_vtable[] = {
@@ -536,17 +533,13 @@ int images_start(Manager *m) {
         remove_temporaries(m->config.datastore, "datastore");
         remove_temporaries(m->config.repository, "repository");
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", IMAGES_INTERFACE);
-        r = job_bus_publish(im);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", JOB_INTERFACE);
-        r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_object_find,
-                                image_node_enumerator, im);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", IMAGE_INTERFACE);
-        return 0;
+        r = bus_add_node_interface(m->bus, IMAGES_INTERFACE, images_vtable, m);
+        if (r >= 0)
+                r = job_bus_publish(im);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_object_find,
+                                        image_node_enumerator, im);
+        return r;
 }
 
 Images *images_free(Images *im) {

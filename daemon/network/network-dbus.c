@@ -607,13 +607,33 @@ static int vlan_compare(const void *a, const void *b) {
         return c != 0 ? c : (int) x->tag - (int) y->tag;
 }
 
+typedef struct VlanList {
+        Vlan **all;
+        size_t n;
+} VlanList;
+
+static int append_vlans(sd_bus_message *reply, void *userdata) {
+        const VlanList *l = userdata;
+        int r;
+
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = vlan_object_path(l->all[i], &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "(sqso)", l->all[i]->parent, l->all[i]->tag,
+                                                  l->all[i]->bridge, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ Vlan **all = NULL;
         size_t n = 0;
         Vlan *v;
-        int r;
 
         all = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(Vlan *));
         if (!all)
@@ -621,22 +641,7 @@ static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_err
         HASHMAP_FOREACH(v, m->network->vlans->by_name)
                 all[n++] = v;
         qsort(all, n, sizeof(Vlan *), vlan_compare);
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sqso)");
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = vlan_object_path(all[i], &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "(sqso)", all[i]->parent, all[i]->tag, all[i]->bridge, path);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_array(message, "(sqso)", append_vlans, &(VlanList) { .all = all, .n = n });
 }
 
 /* Vlan.Delete() */
@@ -716,75 +721,36 @@ static const sd_bus_vtable vlan_vtable[] = {
 static int vlan_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                             sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_free_ char *name = NULL;
-        Vlan *v;
-        int r;
 
-        r = sd_bus_path_decode(path, VLAN_PATH_PREFIX, &name);
-        if (r <= 0)
-                return r;
-        v = vlan_registry_get(m->network->vlans, name);
-        if (!v)
-                return 0;
-        *found = v;
-        return 1;
+        return bus_hashmap_object_find(m->network->vlans->by_name, VLAN_PATH_PREFIX, true, path, found);
+}
+
+static int vlan_path_of(const void *v, char **ret) {
+        return vlan_object_path(v, ret);
 }
 
 static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        Vlan *v;
 
-        l = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        HASHMAP_FOREACH(v, m->network->vlans->by_name) {
-                int r = vlan_object_path(v, &l[n]);
-
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        *nodes = TAKE_PTR(l);
-        return 0;
+        return bus_hashmap_node_enumerate(m->network->vlans->by_name, vlan_path_of, nodes);
 }
 
 static int checkpoint_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                   void **found, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *id;
-        Checkpoint *cp;
 
-        if (strncmp(path, CHECKPOINT_PATH_PREFIX "/", strlen(CHECKPOINT_PATH_PREFIX "/")) != 0)
-                return 0;
-        id = path + strlen(CHECKPOINT_PATH_PREFIX "/");
-        cp = hashmap_get(m->network->checkpoints, id);
-        if (!cp)
-                return 0;
-        *found = cp;
-        return 1;
+        return bus_hashmap_object_find(m->network->checkpoints, CHECKPOINT_PATH_PREFIX, false, path, found);
+}
+
+static int checkpoint_path_of(const void *cp, char **ret) {
+        return checkpoint_object_path(cp, ret);
 }
 
 static int checkpoint_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                                       sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        Checkpoint *cp;
 
-        l = calloc(hashmap_size(m->network->checkpoints) + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        HASHMAP_FOREACH(cp, m->network->checkpoints) {
-                int r = checkpoint_object_path(cp, &l[n]);
-
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        *nodes = TAKE_PTR(l);
-        return 0;
+        return bus_hashmap_node_enumerate(m->network->checkpoints, checkpoint_path_of, nodes);
 }
 
 /* The kernel changed a link (we did, or someone with "ip"): tell the subscribers of its VLAN object. */
@@ -911,16 +877,12 @@ int network_start(Manager *m) {
         network_restore(m->network, m->config.state_dir);
         rtnl_set_change_handler(m->network->rtnl, on_link_change, m);
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NETWORK_INTERFACE, network_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", NETWORK_INTERFACE);
-        r = bus_add_object_kind(m->bus, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable, vlan_object_find,
-                                vlan_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", VLAN_INTERFACE);
-        r = bus_add_object_kind(m->bus, CHECKPOINT_PATH_PREFIX, CHECKPOINT_INTERFACE, checkpoint_vtable,
-                                checkpoint_object_find, checkpoint_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", CHECKPOINT_INTERFACE);
-        return 0;
+        r = bus_add_node_interface(m->bus, NETWORK_INTERFACE, network_vtable, m);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable, vlan_object_find,
+                                        vlan_node_enumerator, m);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, CHECKPOINT_PATH_PREFIX, CHECKPOINT_INTERFACE, checkpoint_vtable,
+                                        checkpoint_object_find, checkpoint_node_enumerator, m);
+        return r;
 }
