@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shared/config.h"
+#include "util/message.h"
 #include "util/strv.h"
 #include "util/valid.h"
 
@@ -96,15 +97,10 @@ static int error_at(char **reterr_message, const char *filename, unsigned line, 
         _printf_(4, 5);
 static int error_at(char **reterr_message, const char *filename, unsigned line, const char *format, ...) {
         _cleanup_free_ char *what = NULL;
-        va_list ap;
-        int r;
 
         if (!reterr_message)
                 return -EINVAL;
-        va_start(ap, format);
-        r = vasprintf(&what, format, ap);
-        va_end(ap);
-        if (r < 0)
+        if (VA_FORMAT_ALLOC(&what, format) < 0)
                 return -ENOMEM;
         if (asprintf(reterr_message, "%s:%u: %s", filename, line, what) < 0)
                 return -ENOMEM;
