@@ -6,6 +6,8 @@
  * Vlan objects are served by a fallback vtable over the managed-VLAN table, so thousands of them cost
  * no per-object registration. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -267,50 +269,31 @@ static int method_delete_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         return vlan_delete_authorized(m, message, v, error);
 }
 
-/* The keys of one of Apply's changes. */
-enum {
-        KEY_ACTION = 1 << 0,
-        KEY_PARENT = 1 << 1,
-        KEY_TAG    = 1 << 2,
-        KEY_BRIDGE = 1 << 3,
-        KEY_NAME   = 1 << 4,
-        KEY_MTU    = 1 << 5,
-};
-
+/* The keys of one of Apply's changes: the first four are required, name and mtu belong to a create. */
 static const struct {
-        const char *key;
-        unsigned bit;
-        const char *signature, *type;
+        const char *key, *signature, *type;
+        size_t offset;          /* in VlanSpec; SIZE_MAX: the action, read as a string */
+        bool required;
 } change_keys[] = {
-        { "action", KEY_ACTION, "s", "string" },
-        { "parent", KEY_PARENT, "s", "string" },
-        { "tag",    KEY_TAG,    "q", "uint16" },
-        { "bridge", KEY_BRIDGE, "s", "string" },
-        { "name",   KEY_NAME,   "s", "string" },
-        { "mtu",    KEY_MTU,    "u", "uint32" },
+        { "action", "s", "string", SIZE_MAX,                   true },
+        { "parent", "s", "string", offsetof(VlanSpec, parent), true },
+        { "tag",    "q", "uint16", offsetof(VlanSpec, tag),    true },
+        { "bridge", "s", "string", offsetof(VlanSpec, bridge), true },
+        { "name",   "s", "string", offsetof(VlanSpec, name),   false },
+        { "mtu",    "u", "uint32", offsetof(VlanSpec, mtu),    false },
 };
-
-static void *change_field(VlanChange *c, unsigned bit, const char **action) {
-        switch (bit) {
-        case KEY_ACTION: return action;
-        case KEY_PARENT: return &c->spec.parent;
-        case KEY_TAG:    return &c->spec.tag;
-        case KEY_BRIDGE: return &c->spec.bridge;
-        case KEY_NAME:   return &c->spec.name;
-        default:         return &c->spec.mtu;
-        }
-}
 
 typedef struct ChangeReader {
         size_t i;
         VlanChange *change;
         const char *action;
-        unsigned seen;
+        bool seen[ELEMENTSOF(change_keys)];
         sd_bus_error *error;
 } ChangeReader;
 
 static int read_change_key(sd_bus_message *m, const char *key, void *userdata) {
         ChangeReader *c = userdata;
+        void *field;
         size_t k;
         int r;
 
@@ -319,14 +302,17 @@ static int read_change_key(sd_bus_message *m, const char *key, void *userdata) {
         if (k == ELEMENTSOF(change_keys))
                 return aim_error(c->error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
                                  "tag, bridge, name and mtu.", c->i, key);
-        if (c->seen & change_keys[k].bit)
+        if (c->seen[k])
                 return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: given twice.", c->i, key);
-        c->seen |= change_keys[k].bit;
-        r = sd_bus_message_read(m, "v", change_keys[k].signature,
-                                change_field(c->change, change_keys[k].bit, &c->action));
+        c->seen[k] = true;
+        field = change_keys[k].offset == SIZE_MAX ? (void *) &c->action :
+                (uint8_t *) &c->change->spec + change_keys[k].offset;
+        r = sd_bus_message_read(m, "v", change_keys[k].signature, field);
         if (r < 0)
                 return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", c->i, key,
                                  change_keys[k].type, change_keys[k].signature);
+        if (streq(key, "mtu"))
+                c->change->spec.mtu_set = true;
         return 0;
 }
 
@@ -340,16 +326,16 @@ static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error 
         if (r < 0)
                 return r;
 
-        for (k = 0; k < 4; k++)
-                if (!(reader.seen & change_keys[k].bit))
+        for (k = 0; k < ELEMENTSOF(change_keys); k++)
+                if (change_keys[k].required && !reader.seen[k])
                         return aim_error(error, -EINVAL, "Invalid changes[%zu]: %s is missing.", i, change_keys[k].key);
         c->action = vlan_action_from_string(reader.action);
         if (c->action < 0)
                 return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, reader.action);
-        if (c->action == VLAN_ACTION_DELETE && reader.seen & (KEY_NAME | KEY_MTU))
-                return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
-                                 reader.seen & KEY_NAME ? "name" : "mtu");
-        c->spec.mtu_set = reader.seen & KEY_MTU;
+        for (k = 0; k < ELEMENTSOF(change_keys); k++)
+                if (c->action == VLAN_ACTION_DELETE && !change_keys[k].required && reader.seen[k])
+                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
+                                         change_keys[k].key);
         return 0;
 }
 
