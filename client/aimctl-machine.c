@@ -140,27 +140,66 @@ static int usage_error(const char *option, const char *value, const char *why) {
         return -EINVAL;
 }
 
-/* After the options: the one NAME left, or NULL once said that there is not exactly one. */
-static const char *one_name_left(int argc, char *argv[], const char *verb) {
+/* The options more than one machine verb takes (--json is 'j'); a verb's own codes start at ARG_OWN. */
+enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_OWN };
+
+/* --vcpus N and --memory SIZE, as define and set read them; memory 0 means "the default" where
+ * memory_zero_ok. */
+typedef struct Resources {
+        uint32_t vcpus;
+        uint64_t memory_kib;
+        bool memory_zero_ok;
+} Resources;
+
+static int parse_resource(int c, const char *arg, Resources *res) {
+        if (c == ARG_VCPUS) {
+                if (parse_uint32(arg, &res->vcpus) < 0 || res->vcpus == 0)
+                        return usage_error("--vcpus", arg, "must be a positive number");
+                return 0;
+        }
+        if (parse_size_kib(arg, &res->memory_kib) < 0 || (res->memory_kib == 0 && !res->memory_zero_ok))
+                return usage_error("--memory", arg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
+        return 0;
+}
+
+/* getopt_long() over a machine verb's arguments, --json, and --vcpus and --memory (into res, when
+ * not NULL) handled here: the next other option, -1 at the end, or -EINVAL after a mistake, said. */
+/* The options vcpus and memory_kib of what res holds. */
+static int append_resources(sd_bus_message *call, const Resources *res) {
+        int r = 0;
+
+        if (res->vcpus)
+                r = sd_bus_message_append(call, "{sv}", "vcpus", "u", res->vcpus);
+        if (r >= 0 && res->memory_kib)
+                r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", res->memory_kib);
+        return r;
+}
+
+static int next_option(int argc, char *argv[], const struct option *options, Resources *res) {
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c == 'j')
+                        arg_json = true;
+                else if ((c == ARG_VCPUS || c == ARG_MEMORY) && res) {
+                        if (parse_resource(c, optarg, res) < 0)
+                                return -EINVAL;
+                } else
+                        break;
+        }
+        return c == '?' ? -EINVAL : c;
+}
+
+/* After the options (c is next_option()'s last): the one NAME left, or NULL once said that the
+ * options were wrong or that there is not exactly one. */
+static const char *one_name_left(int c, int argc, char *argv[], const char *verb) {
+        if (c != -1)
+                return NULL;
         if (optind != argc - 1) {
                 (void) usage_error(verb, NULL, "exactly one NAME is needed (see --help)");
                 return NULL;
         }
         return argv[optind];
-}
-
-/* --vcpus N, or --memory SIZE when is_memory, as define and set read them; memory 0 ("the
- * default") only where memory_zero_ok. */
-static int parse_resource(bool is_memory, const char *arg, bool memory_zero_ok, uint32_t *vcpus,
-                          uint64_t *memory_kib) {
-        if (!is_memory) {
-                if (parse_uint32(arg, vcpus) < 0 || *vcpus == 0)
-                        return usage_error("--vcpus", arg, "must be a positive number");
-                return 0;
-        }
-        if (parse_size_kib(arg, memory_kib) < 0 || (*memory_kib == 0 && !memory_zero_ok))
-                return usage_error("--memory", arg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
-        return 0;
 }
 
 /* One --disk or --nic: "key=value,flag,…" into an a{sv}. keys lists the string keys, flags the
@@ -211,21 +250,12 @@ static int append_device(sd_bus_message *m, const char *option, const char *spec
                         return usage_error(option, spec, "unknown key (see --help)");
         }
         if (r >= 0 && forwards) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "forwards");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
+                r = call_open_entry(m, "forwards", "as");
                 if (r >= 0)
                         r = sd_bus_message_append_strv(m, forwards);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                r = call_close_n(m, 2, r);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return call_close_n(m, 1, r);
 }
 
 /* disks or nics: the repeated options as one aa{sv}. */
@@ -235,22 +265,12 @@ static int append_devices(sd_bus_message *m, const char *key, const char *option
 
         if (!specs)
                 return 0;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "aa{sv}");
+        r = call_open_entry(m, key, "aa{sv}");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "a{sv}");
         for (char **s = specs; r >= 0 && *s; s++)
                 r = append_device(m, option, *s, keys, flags);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return call_close_n(m, 3, r);
 }
 
 /* --vnc[=ADDR[:DISPLAY]], --spice[=…]: "[::1]:5" for IPv6. */
@@ -304,7 +324,7 @@ static void print_done(const char *what, const char *name, const char *path) {
 }
 
 static int verb_define(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_DISK, ARG_NIC, ARG_VNC, ARG_SPICE, ARG_VGA, ARG_KERNEL,
+        enum { ARG_DISK = ARG_OWN, ARG_NIC, ARG_VNC, ARG_SPICE, ARG_VGA, ARG_KERNEL,
                ARG_INITRD, ARG_CMDLINE, ARG_AUTOSTART, ARG_START, ARG_UUID };
         static const struct option options[] = {
                 { "vcpus",     required_argument, NULL, ARG_VCPUS },
@@ -331,19 +351,13 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_strv_free_ char **disks = NULL, **nics = NULL;
         const char *graphics = NULL, *graphics_arg = NULL, *vga = NULL, *kernel = NULL, *initrd = NULL,
                    *cmdline = NULL, *uuid = NULL, *path, *name;
-        uint32_t vcpus = 0;
-        uint64_t memory_kib = 0;
+        Resources res = { .memory_zero_ok = true };
         bool autostart = false, start = false;
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, &res)) >= 0)
                 switch (c) {
-                case ARG_VCPUS:
-                case ARG_MEMORY:
-                        if (parse_resource(c == ARG_MEMORY, optarg, true, &vcpus, &memory_kib) < 0)
-                                return -EINVAL;
-                        break;
                 case ARG_DISK:
                         if (strv_extend(&disks, optarg) < 0)
                                 return -ENOMEM;
@@ -378,13 +392,8 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
                 case ARG_UUID:
                         uuid = optarg;
                         break;
-                case 'j':
-                        arg_json = true;
-                        break;
-                default:
-                        return -EINVAL;
                 }
-        name = one_name_left(argc, argv, "machine define");
+        name = one_name_left(c, argc, argv, "machine define");
         if (!name)
                 return -EINVAL;
 
@@ -392,10 +401,8 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return r;
         r = call_append_string(call, "uuid", uuid);
-        if (r >= 0 && vcpus)
-                r = sd_bus_message_append(call, "{sv}", "vcpus", "u", vcpus);
-        if (r >= 0 && memory_kib)
-                r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", memory_kib);
+        if (r >= 0)
+                r = append_resources(call, &res);
         if (r >= 0 && autostart)
                 r = sd_bus_message_append(call, "{sv}", "autostart", "b", 1);
         if (r >= 0 && start)
@@ -442,7 +449,7 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         force = true;
@@ -450,13 +457,8 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
                 case 'r':
                         remove_images = true;
                         break;
-                case 'j':
-                        arg_json = true;
-                        break;
-                default:
-                        return -EINVAL;
                 }
-        name = one_name_left(argc, argv, "machine undefine");
+        name = one_name_left(c, argc, argv, "machine undefine");
         if (!name)
                 return -EINVAL;
         r = machine_path(bus, name, &found, &path);
@@ -593,7 +595,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
 }
 
 static int verb_set(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_AUTOSTART };
+        enum { ARG_AUTOSTART = ARG_OWN };
         static const struct option options[] = {
                 { "vcpus",     required_argument, NULL, ARG_VCPUS },
                 { "memory",    required_argument, NULL, ARG_MEMORY },
@@ -602,43 +604,33 @@ static int verb_set(sd_bus *bus, int argc, char *argv[]) {
         };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL, *call = NULL;
-        uint32_t vcpus = 0;
-        uint64_t memory_kib = 0;
+        Resources res = {};
         int autostart = -1, c, r;
         const char *path = NULL, *name;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, &res)) >= 0)
                 switch (c) {
-                case ARG_VCPUS:
-                case ARG_MEMORY:
-                        if (parse_resource(c == ARG_MEMORY, optarg, false, &vcpus, &memory_kib) < 0)
-                                return -EINVAL;
-                        break;
                 case ARG_AUTOSTART:
                         if (!streq(optarg, "yes") && !streq(optarg, "no"))
                                 return usage_error("--autostart", optarg, "must be yes or no");
                         autostart = streq(optarg, "yes");
                         break;
-                default:
-                        return -EINVAL;
                 }
-        name = one_name_left(argc, argv, "machine set");
+        name = one_name_left(c, argc, argv, "machine set");
         if (!name)
                 return -EINVAL;
-        if (!vcpus && !memory_kib && autostart < 0)
+        if (!res.vcpus && !res.memory_kib && autostart < 0)
                 return usage_error("machine set", NULL, "nothing to set: give --vcpus, --memory or --autostart");
         r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
-        if (vcpus || memory_kib) {
+        if (res.vcpus || res.memory_kib) {
                 r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, path, MACHINE_INTERFACE, "SetResources");
                 if (r >= 0)
                         r = sd_bus_message_open_container(call, 'a', "{sv}");
-                if (r >= 0 && vcpus)
-                        r = sd_bus_message_append(call, "{sv}", "vcpus", "u", vcpus);
-                if (r >= 0 && memory_kib)
-                        r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", memory_kib);
+                if (r >= 0)
+                        r = append_resources(call, &res);
                 if (r >= 0)
                         r = sd_bus_message_close_container(call);
                 if (r < 0)

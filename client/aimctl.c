@@ -54,6 +54,23 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
         return 0;
 }
 
+int call_open_entry(sd_bus_message *m, const char *key, const char *type) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', type);
+        return r;
+}
+
+int call_close_n(sd_bus_message *m, int n, int r) {
+        for (int i = 0; i < n && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int call_append_string(sd_bus_message *call, const char *key, const char *value) {
         return value ? sd_bus_message_append(call, "{sv}", key, "s", value) : 0;
 }

@@ -32,6 +32,10 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
  * failure, says "aimctl: <what>: <the daemon's message>". */
 int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...);
 int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply);
+/* Opens the dictionary entry key → variant of type in an a{sv} being built, leaving the variant open. */
+int call_open_entry(sd_bus_message *m, const char *key, const char *type);
+/* Closes n containers unless r < 0 already; returns r, or the first failure. */
+int call_close_n(sd_bus_message *m, int n, int r);
 /* Appends the option KEY with the string VALUE, or nothing when VALUE is NULL (not given). */
 int call_append_string(sd_bus_message *call, const char *key, const char *value);
 
