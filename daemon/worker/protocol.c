@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "util/message.h"
 #include "worker/protocol.h"
 
 void worker_record_done(WorkerRecord *r) {
@@ -59,9 +58,14 @@ int worker_record_add(WorkerRecord *r, const char *key, const char *value) {
 
 int worker_record_addf(WorkerRecord *r, const char *key, const char *format, ...) {
         _cleanup_free_ char *value = NULL;
+        va_list ap;
+        int k;
 
         assert_return(format, -EINVAL);
-        if (VA_FORMAT_ALLOC(&value, format) < 0)
+        va_start(ap, format);
+        k = vasprintf(&value, format, ap);
+        va_end(ap);
+        if (k < 0)
                 return -ENOMEM;
         return worker_record_add(r, key, value);
 }
