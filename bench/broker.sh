@@ -6,13 +6,9 @@
 # D-Bus subscriber (aimd on a private bus, test:///default). Usage: bench/broker.sh [BUILD_DIR] [ROUNDS] [EVENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-rounds=${2:-3}
-events=${3:-100000}
-bench=$build/bench/broker-bench
-aimd=$build/daemon/aimd
 . bench/lib.sh
-bench_need "$bench" "$aimd"
+bench_args broker-bench 3 100000 "$@"
+events=$n
 
 bench_tmp
 

@@ -37,6 +37,17 @@ bench_need() {
         done
 }
 
+# bench_args NAME ROUNDS N [BUILD_DIR [ROUNDS [N]]]: the daemon benchmarks' arguments into $build,
+# $rounds and $n (ROUNDS and N unless given), and $bench (BUILD_DIR/bench/NAME) and $aimd, built.
+bench_args() {
+        build=${4:-build}
+        rounds=${5:-$2}
+        n=${6:-$3}
+        bench=$build/bench/$1
+        aimd=$build/daemon/aimd
+        bench_need "$bench" "$aimd"
+}
+
 # bench_tmp: a scratch directory $T, removed on exit after every process in pids[] is stopped.
 bench_tmp() {
         T=$(mktemp -d /tmp/aim-bench.XXXXXX)

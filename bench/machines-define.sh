@@ -7,13 +7,9 @@
 # Usage: bench/machines-define.sh [BUILD_DIR] [ROUNDS] [DEFINES_PER_ROUND]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-rounds=${2:-4}
-per=${3:-250}
-bench=$build/bench/machines-bench
-aimd=$build/daemon/aimd
 . bench/lib.sh
-bench_need "$bench" "$aimd"
+bench_args machines-bench 4 250 "$@"
+per=$n
 if ! [ -x /usr/sbin/libvirt-dbus ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvirt-dbus >/dev/null
 fi

@@ -4,14 +4,10 @@
 # daemon on its own private bus. Usage: bench/machines.sh [BUILD_DIR] [ROUNDS] [EVENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-rounds=${2:-3}
-events=${3:-10000}
-ndom=1000
-bench=$build/bench/machines-bench
-aimd=$build/daemon/aimd
 . bench/lib.sh
-bench_need "$bench" "$aimd"
+bench_args machines-bench 3 10000 "$@"
+events=$n
+ndom=1000
 if ! [ -x /usr/sbin/libvirt-dbus ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvirt-dbus
 fi

@@ -648,24 +648,6 @@ static int fetch_image(sd_bus *bus, const Deploy *d, const char *datastore) {
         return r;
 }
 
-/* Opens the dictionary entry key → variant of type, leaving the variant open. */
-static int open_entry(sd_bus_message *m, const char *key, const char *type) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', type);
-        return r;
-}
-
-static int close_n(sd_bus_message *m, int n, int r) {
-        for (int i = 0; i < n && r >= 0; i++)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
 static int append_nic(sd_bus_message *m, const DeployNic *n) {
         int r;
 
@@ -679,12 +661,12 @@ static int append_nic(sd_bus_message *m, const DeployNic *n) {
         if (r >= 0 && n->mac)
                 r = sd_bus_message_append(m, "{sv}", "mac", "s", n->mac);
         if (r >= 0 && n->forwards) {
-                r = open_entry(m, "forwards", "as");
+                r = call_open_entry(m, "forwards", "as");
                 if (r >= 0)
                         r = sd_bus_message_append_strv(m, n->forwards);
-                r = close_n(m, 2, r);
+                r = call_close_n(m, 2, r);
         }
-        return close_n(m, 1, r);
+        return call_close_n(m, 1, r);
 }
 
 static int append_spec(sd_bus_message *m, const Deploy *d) {
@@ -695,7 +677,7 @@ static int append_spec(sd_bus_message *m, const Deploy *d) {
                 r = sd_bus_message_append(m, "{sv}", "start", "b", 1);
         /* disks: one, from the datastore or a device */
         if (r >= 0)
-                r = open_entry(m, "disks", "aa{sv}");
+                r = call_open_entry(m, "disks", "aa{sv}");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "a{sv}");
         if (r >= 0)
@@ -706,20 +688,20 @@ static int append_spec(sd_bus_message *m, const Deploy *d) {
                 r = sd_bus_message_append(m, "{sv}", "bus", "s", d->bus);
         if (r >= 0 && d->snapshot)
                 r = sd_bus_message_append(m, "{sv}", "snapshot", "b", 1);
-        r = close_n(m, 4, r);
+        r = call_close_n(m, 4, r);
         if (r >= 0)
-                r = open_entry(m, "nics", "aa{sv}");
+                r = call_open_entry(m, "nics", "aa{sv}");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "a{sv}");
         for (size_t i = 0; i < d->n_nics && r >= 0; i++)
                 r = append_nic(m, &d->nics[i]);
-        r = close_n(m, 3, r);
+        r = call_close_n(m, 3, r);
         if (r >= 0 && d->vnc)
                 r = sd_bus_message_append(m, "{sv}{sv}{sv}", "graphics", "s", "vnc", "listen", "s", d->vnc_listen,
                                           "display", "i", (int32_t) d->display);
         if (r >= 0 && d->vga)
                 r = sd_bus_message_append(m, "{sv}", "vga", "s", d->vga);
-        return close_n(m, 1, r);
+        return call_close_n(m, 1, r);
 }
 
 /* Waits for the VNC port (the hypervisor picks it at start) and prints how to reach the machine. */

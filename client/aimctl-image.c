@@ -10,6 +10,7 @@
 
 #include "shared/bus-names.h"
 #include "aimctl.h"
+#include "shared/bus-util.h"
 
 
 typedef struct Wait {
@@ -334,81 +335,52 @@ typedef struct JobRow {
         double progress;
 } JobRow;
 
-static int read_job(sd_bus_message *m, JobRow *j) {
-        const char *key;
+static int read_job_property(sd_bus_message *m, const char *key, void *userdata) {
+        JobRow *j = userdata;
+
+        if (streq(key, "Id"))
+                return sd_bus_message_read(m, "v", "u", &j->id);
+        if (streq(key, "Progress"))
+                return sd_bus_message_read(m, "v", "d", &j->progress);
+        if (streq(key, "Type"))
+                return sd_bus_message_read(m, "v", "s", &j->type);
+        if (streq(key, "Source"))
+                return sd_bus_message_read(m, "v", "s", &j->source);
+        if (streq(key, "Target"))
+                return sd_bus_message_read(m, "v", "s", &j->target);
+        if (streq(key, "State"))
+                return sd_bus_message_read(m, "v", "s", &j->state);
+        if (streq(key, "Method"))
+                return sd_bus_message_read(m, "v", "s", &j->method);
+        return sd_bus_message_skip(m, "v");
+}
+
+static int add_job_row(sd_bus_message *m, const char *path, void *userdata) {
+        Table *t = userdata;
+        JobRow j = { .type = "", .source = "", .target = "", .state = "", .method = "" };
         int r;
 
-        *j = (JobRow) { .type = "", .source = "", .target = "", .state = "", .method = "" };
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "Id"))
-                        r = sd_bus_message_read(m, "v", "u", &j->id);
-                else if (streq(key, "Progress"))
-                        r = sd_bus_message_read(m, "v", "d", &j->progress);
-                else if (streq(key, "Type"))
-                        r = sd_bus_message_read(m, "v", "s", &j->type);
-                else if (streq(key, "Source"))
-                        r = sd_bus_message_read(m, "v", "s", &j->source);
-                else if (streq(key, "Target"))
-                        r = sd_bus_message_read(m, "v", "s", &j->target);
-                else if (streq(key, "State"))
-                        r = sd_bus_message_read(m, "v", "s", &j->state);
-                else if (streq(key, "Method"))
-                        r = sd_bus_message_read(m, "v", "s", &j->method);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        r = bus_message_read_dict(m, read_job_property, &j);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(m);
+        if (table_add_uint(t, j.id) < 0 || table_add_string(t, j.type) < 0 || table_add_string(t, j.source) < 0 ||
+            table_add_string(t, j.target) < 0 || table_add_string(t, j.state) < 0 ||
+            table_add_double(t, j.progress) < 0 || table_add_string(t, j.method) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static int verb_job_list(sd_bus *bus, int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        const char *path, *interface;
-        JobRow j;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to list jobs");
         t = table_new("id", "type", "source", "target", "state", "progress", "method", NULL);
         if (!t)
                 return -ENOMEM;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read(reply, "s", &interface);
-                        if (r >= 0 && streq(interface, JOB_INTERFACE)) {
-                                r = read_job(reply, &j);
-                                if (r >= 0 && (table_add_uint(t, j.id) < 0 || table_add_string(t, j.type) < 0 ||
-                                               table_add_string(t, j.source) < 0 || table_add_string(t, j.target) < 0 ||
-                                               table_add_string(t, j.state) < 0 || table_add_double(t, j.progress) < 0 ||
-                                               table_add_string(t, j.method) < 0))
-                                        r = -ENOMEM;
-                        } else if (r >= 0)
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
+        r = for_each_managed_object(bus, JOB_INTERFACE, add_job_row, t, "Failed to list jobs",
+                                    "Failed to parse the job list");
         if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the job list");
+                return r;
         return table_print(t, arg_json);
 }
 

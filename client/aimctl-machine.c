@@ -10,6 +10,7 @@
 
 #include "shared/bus-names.h"
 #include "aimctl.h"
+#include "shared/bus-util.h"
 #include "util/strv.h"
 
 
@@ -139,6 +140,68 @@ static int usage_error(const char *option, const char *value, const char *why) {
         return -EINVAL;
 }
 
+/* The options more than one machine verb takes (--json is 'j'); a verb's own codes start at ARG_OWN. */
+enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_OWN };
+
+/* --vcpus N and --memory SIZE, as define and set read them; memory 0 means "the default" where
+ * memory_zero_ok. */
+typedef struct Resources {
+        uint32_t vcpus;
+        uint64_t memory_kib;
+        bool memory_zero_ok;
+} Resources;
+
+static int parse_resource(int c, const char *arg, Resources *res) {
+        if (c == ARG_VCPUS) {
+                if (parse_uint32(arg, &res->vcpus) < 0 || res->vcpus == 0)
+                        return usage_error("--vcpus", arg, "must be a positive number");
+                return 0;
+        }
+        if (parse_size_kib(arg, &res->memory_kib) < 0 || (res->memory_kib == 0 && !res->memory_zero_ok))
+                return usage_error("--memory", arg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
+        return 0;
+}
+
+/* getopt_long() over a machine verb's arguments, --json, and --vcpus and --memory (into res, when
+ * not NULL) handled here: the next other option, -1 at the end, or -EINVAL after a mistake, said. */
+/* The options vcpus and memory_kib of what res holds. */
+static int append_resources(sd_bus_message *call, const Resources *res) {
+        int r = 0;
+
+        if (res->vcpus)
+                r = sd_bus_message_append(call, "{sv}", "vcpus", "u", res->vcpus);
+        if (r >= 0 && res->memory_kib)
+                r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", res->memory_kib);
+        return r;
+}
+
+static int next_option(int argc, char *argv[], const struct option *options, Resources *res) {
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c == 'j')
+                        arg_json = true;
+                else if ((c == ARG_VCPUS || c == ARG_MEMORY) && res) {
+                        if (parse_resource(c, optarg, res) < 0)
+                                return -EINVAL;
+                } else
+                        break;
+        }
+        return c == '?' ? -EINVAL : c;
+}
+
+/* After the options (c is next_option()'s last): the one NAME left, or NULL once said that the
+ * options were wrong or that there is not exactly one. */
+static const char *one_name_left(int c, int argc, char *argv[], const char *verb) {
+        if (c != -1)
+                return NULL;
+        if (optind != argc - 1) {
+                (void) usage_error(verb, NULL, "exactly one NAME is needed (see --help)");
+                return NULL;
+        }
+        return argv[optind];
+}
+
 /* One --disk or --nic: "key=value,flag,…" into an a{sv}. keys lists the string keys, flags the
  * boolean ones; "boot" is a number; "forward" may come again (forwards as). */
 static int append_device(sd_bus_message *m, const char *option, const char *spec, const char * const *keys,
@@ -187,21 +250,12 @@ static int append_device(sd_bus_message *m, const char *option, const char *spec
                         return usage_error(option, spec, "unknown key (see --help)");
         }
         if (r >= 0 && forwards) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "forwards");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
+                r = call_open_entry(m, "forwards", "as");
                 if (r >= 0)
                         r = sd_bus_message_append_strv(m, forwards);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
+                r = call_close_n(m, 2, r);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return call_close_n(m, 1, r);
 }
 
 /* disks or nics: the repeated options as one aa{sv}. */
@@ -211,22 +265,12 @@ static int append_devices(sd_bus_message *m, const char *key, const char *option
 
         if (!specs)
                 return 0;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "aa{sv}");
+        r = call_open_entry(m, key, "aa{sv}");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "a{sv}");
         for (char **s = specs; r >= 0 && *s; s++)
                 r = append_device(m, option, *s, keys, flags);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+        return call_close_n(m, 3, r);
 }
 
 /* --vnc[=ADDR[:DISPLAY]], --spice[=…]: "[::1]:5" for IPv6. */
@@ -280,7 +324,7 @@ static void print_done(const char *what, const char *name, const char *path) {
 }
 
 static int verb_define(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_DISK, ARG_NIC, ARG_VNC, ARG_SPICE, ARG_VGA, ARG_KERNEL,
+        enum { ARG_DISK = ARG_OWN, ARG_NIC, ARG_VNC, ARG_SPICE, ARG_VGA, ARG_KERNEL,
                ARG_INITRD, ARG_CMDLINE, ARG_AUTOSTART, ARG_START, ARG_UUID };
         static const struct option options[] = {
                 { "vcpus",     required_argument, NULL, ARG_VCPUS },
@@ -307,22 +351,13 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_strv_free_ char **disks = NULL, **nics = NULL;
         const char *graphics = NULL, *graphics_arg = NULL, *vga = NULL, *kernel = NULL, *initrd = NULL,
                    *cmdline = NULL, *uuid = NULL, *path, *name;
-        uint32_t vcpus = 0;
-        uint64_t memory_kib = 0;
+        Resources res = { .memory_zero_ok = true };
         bool autostart = false, start = false;
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, &res)) >= 0)
                 switch (c) {
-                case ARG_VCPUS:
-                        if (parse_uint32(optarg, &vcpus) < 0 || vcpus == 0)
-                                return usage_error("--vcpus", optarg, "must be a positive number");
-                        break;
-                case ARG_MEMORY:
-                        if (parse_size_kib(optarg, &memory_kib) < 0)
-                                return usage_error("--memory", optarg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
-                        break;
                 case ARG_DISK:
                         if (strv_extend(&disks, optarg) < 0)
                                 return -ENOMEM;
@@ -357,24 +392,17 @@ static int verb_define(sd_bus *bus, int argc, char *argv[]) {
                 case ARG_UUID:
                         uuid = optarg;
                         break;
-                case 'j':
-                        arg_json = true;
-                        break;
-                default:
-                        return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine define", NULL, "exactly one NAME is needed (see --help)");
-        name = argv[optind];
+        name = one_name_left(c, argc, argv, "machine define");
+        if (!name)
+                return -EINVAL;
 
         r = call_begin(bus, MACHINES_INTERFACE, "DefineMachine", &call, "s", name);
         if (r < 0)
                 return r;
         r = call_append_string(call, "uuid", uuid);
-        if (r >= 0 && vcpus)
-                r = sd_bus_message_append(call, "{sv}", "vcpus", "u", vcpus);
-        if (r >= 0 && memory_kib)
-                r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", memory_kib);
+        if (r >= 0)
+                r = append_resources(call, &res);
         if (r >= 0 && autostart)
                 r = sd_bus_message_append(call, "{sv}", "autostart", "b", 1);
         if (r >= 0 && start)
@@ -417,11 +445,11 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL;
         bool force = false, remove_images = false;
-        const char *path = NULL;
+        const char *path = NULL, *name;
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         force = true;
@@ -429,22 +457,18 @@ static int verb_undefine(sd_bus *bus, int argc, char *argv[]) {
                 case 'r':
                         remove_images = true;
                         break;
-                case 'j':
-                        arg_json = true;
-                        break;
-                default:
-                        return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine undefine", NULL, "exactly one NAME is needed (see --help)");
-        r = machine_path(bus, argv[optind], &found, &path);
+        name = one_name_left(c, argc, argv, "machine undefine");
+        if (!name)
+                return -EINVAL;
+        r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
         r = sd_bus_call_method(bus, NODE_BUS_NAME, path, MACHINE_INTERFACE, "Undefine", &error, NULL, "a{sv}", 2,
                                "force", "b", force, "remove_images", "b", remove_images);
         if (r < 0)
                 return log_bus_error(r, &error, "undefine");
-        print_done("undefined", argv[optind], NULL);
+        print_done("undefined", name, NULL);
         return 0;
 }
 
@@ -472,39 +496,46 @@ static int verb_xml(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+typedef struct RowsReader {
+        const char *signature;
+        char *out;
+} RowsReader;
+
+static int read_row(sd_bus_message *m, size_t i, void *userdata) {
+        RowsReader *rows = userdata;
+        const char *a, *b, *c = NULL;
+        int32_t port = 0;
+        char *n;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'r', rows->signature);
+        if (r < 0)
+                return r;
+        r = streq(rows->signature, "ssi") ? sd_bus_message_read(m, "ssi", &a, &b, &port)
+                                          : sd_bus_message_read(m, "sss", &a, &b, &c);
+        if (r < 0)
+                return r;
+        if ((c ? asprintf(&n, "%s%s%s %s %s", rows->out, i > 0 ? ", " : "", a, b, c)
+               : asprintf(&n, "%s%s%s %s %" PRIi32, rows->out, i > 0 ? ", " : "", a, b, port)) < 0)
+                return -ENOMEM;
+        free(rows->out);
+        rows->out = n;
+        return sd_bus_message_exit_container(m);
+}
+
 /* Disks a(sss), Interfaces a(sss), Graphics a(ssi): one "a b c" string each, rows joined by ", ". */
 static int read_rows(sd_bus_message *m, const char *signature, char **ret) {
         _cleanup_free_ char *out = strdup("");
+        RowsReader rows = { .signature = signature };
         char element[8];
         int r;
 
         if (!out)
                 return -ENOMEM;
         snprintf(element, sizeof(element), "(%s)", signature);
-        r = sd_bus_message_enter_container(m, 'a', element);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', signature)) > 0) {
-                const char *a, *b, *c = NULL;
-                int32_t port = 0;
-                char *n;
-
-                r = streq(signature, "ssi") ? sd_bus_message_read(m, "ssi", &a, &b, &port)
-                                            : sd_bus_message_read(m, "sss", &a, &b, &c);
-                if (r < 0)
-                        return r;
-                if ((c ? asprintf(&n, "%s%s%s %s %s", out, out[0] ? ", " : "", a, b, c)
-                       : asprintf(&n, "%s%s%s %s %" PRIi32, out, out[0] ? ", " : "", a, b, port)) < 0)
-                        return -ENOMEM;
-                free(out);
-                out = n;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        rows.out = TAKE_PTR(out);
+        r = bus_message_read_array(m, element, read_row, &rows);
+        out = rows.out;
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(out);
@@ -564,7 +595,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
 }
 
 static int verb_set(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_VCPUS = 0x100, ARG_MEMORY, ARG_AUTOSTART };
+        enum { ARG_AUTOSTART = ARG_OWN };
         static const struct option options[] = {
                 { "vcpus",     required_argument, NULL, ARG_VCPUS },
                 { "memory",    required_argument, NULL, ARG_MEMORY },
@@ -573,45 +604,33 @@ static int verb_set(sd_bus *bus, int argc, char *argv[]) {
         };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *found = NULL, *call = NULL;
-        uint32_t vcpus = 0;
-        uint64_t memory_kib = 0;
+        Resources res = {};
         int autostart = -1, c, r;
-        const char *path = NULL;
+        const char *path = NULL, *name;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = next_option(argc, argv, options, &res)) >= 0)
                 switch (c) {
-                case ARG_VCPUS:
-                        if (parse_uint32(optarg, &vcpus) < 0 || vcpus == 0)
-                                return usage_error("--vcpus", optarg, "must be a positive number");
-                        break;
-                case ARG_MEMORY:
-                        if (parse_size_kib(optarg, &memory_kib) < 0 || memory_kib == 0)
-                                return usage_error("--memory", optarg, "must be a size: 512M, 2G, 1048576K (a bare number is MiB)");
-                        break;
                 case ARG_AUTOSTART:
                         if (!streq(optarg, "yes") && !streq(optarg, "no"))
                                 return usage_error("--autostart", optarg, "must be yes or no");
                         autostart = streq(optarg, "yes");
                         break;
-                default:
-                        return -EINVAL;
                 }
-        if (optind != argc - 1)
-                return usage_error("machine set", NULL, "exactly one NAME is needed (see --help)");
-        if (!vcpus && !memory_kib && autostart < 0)
+        name = one_name_left(c, argc, argv, "machine set");
+        if (!name)
+                return -EINVAL;
+        if (!res.vcpus && !res.memory_kib && autostart < 0)
                 return usage_error("machine set", NULL, "nothing to set: give --vcpus, --memory or --autostart");
-        r = machine_path(bus, argv[optind], &found, &path);
+        r = machine_path(bus, name, &found, &path);
         if (r < 0)
                 return r;
-        if (vcpus || memory_kib) {
+        if (res.vcpus || res.memory_kib) {
                 r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, path, MACHINE_INTERFACE, "SetResources");
                 if (r >= 0)
                         r = sd_bus_message_open_container(call, 'a', "{sv}");
-                if (r >= 0 && vcpus)
-                        r = sd_bus_message_append(call, "{sv}", "vcpus", "u", vcpus);
-                if (r >= 0 && memory_kib)
-                        r = sd_bus_message_append(call, "{sv}", "memory_kib", "t", memory_kib);
+                if (r >= 0)
+                        r = append_resources(call, &res);
                 if (r >= 0)
                         r = sd_bus_message_close_container(call);
                 if (r < 0)

@@ -11,6 +11,7 @@
 
 #include "shared/bus-names.h"
 #include "aimctl.h"
+#include "shared/bus-util.h"
 
 
 /* A tag as the daemon takes it (q); the range is the daemon's to judge and explain. */
@@ -448,81 +449,49 @@ typedef struct CheckpointRow {
         uint64_t expires;
 } CheckpointRow;
 
-static int read_checkpoint(sd_bus_message *reply, CheckpointRow *ret) {
-        const char *name;
-        int r;
+static int read_checkpoint_property(sd_bus_message *reply, const char *name, void *userdata) {
+        CheckpointRow *c = userdata;
 
-        *ret = (CheckpointRow) {};
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r >= 0 && streq(name, "Id"))
-                        r = sd_bus_message_read(reply, "v", "u", &ret->id);
-                else if (r >= 0 && streq(name, "Expires"))
-                        r = sd_bus_message_read(reply, "v", "t", &ret->expires);
-                else if (r >= 0 && streq(name, "Changes"))
-                        r = sd_bus_message_read(reply, "v", "u", &ret->changes);
-                else if (r >= 0)
-                        r = sd_bus_message_skip(reply, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(reply);
-        return r;
+        if (streq(name, "Id"))
+                return sd_bus_message_read(reply, "v", "u", &c->id);
+        if (streq(name, "Expires"))
+                return sd_bus_message_read(reply, "v", "t", &c->expires);
+        if (streq(name, "Changes"))
+                return sd_bus_message_read(reply, "v", "u", &c->changes);
+        return sd_bus_message_skip(reply, "v");
 }
 
-static int add_checkpoint_row(Table *t, const char *path, const CheckpointRow *c) {
+static int add_checkpoint_row(sd_bus_message *reply, const char *path, void *userdata) {
+        Table *t = userdata;
+        CheckpointRow c = {};
         char when[32];
-        time_t s = (time_t) (c->expires / 1000000);
+        time_t s;
         struct tm tm;
+        int r;
 
+        r = bus_message_read_dict(reply, read_checkpoint_property, &c);
+        if (r < 0)
+                return r;
+        s = (time_t) (c.expires / 1000000);
         if (!gmtime_r(&s, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(when, sizeof(when), "%" PRIu64, c->expires);
-        if (table_add_uint(t, c->id) < 0 || table_add_string(t, when) < 0 || table_add_uint(t, c->changes) < 0 ||
+                snprintf(when, sizeof(when), "%" PRIu64, c.expires);
+        if (table_add_uint(t, c.id) < 0 || table_add_string(t, when) < 0 || table_add_uint(t, c.changes) < 0 ||
             table_add_string(t, path) < 0)
                 return -ENOMEM;
         return 0;
 }
 
 static int verb_checkpoint_list(sd_bus *bus, int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
-        const char *path, *interface;
-        CheckpointRow c;
         int r;
 
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to list the checkpoints");
         t = table_new("id", "expires", "changes", "path", NULL);
         if (!t)
                 return -ENOMEM;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read(reply, "s", &interface);
-                        if (r >= 0 && streq(interface, CHECKPOINT_INTERFACE)) {
-                                r = read_checkpoint(reply, &c);
-                                if (r >= 0)
-                                        r = add_checkpoint_row(t, path, &c);
-                        } else if (r >= 0)
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
+        r = for_each_managed_object(bus, CHECKPOINT_INTERFACE, add_checkpoint_row, t, "Failed to list the checkpoints",
+                                    "Failed to parse the checkpoint list");
         if (r < 0)
-                return log_bus_error(r, NULL, "Failed to parse the checkpoint list");
+                return r;
         return table_print(t, arg_json);
 }
 

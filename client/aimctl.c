@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aimctl.h"
+#include "shared/bus-util.h"
 #include "shared/errors.h"
 
 bool arg_json = false;
@@ -51,6 +52,23 @@ int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message
         if (r < 0)
                 return log_bus_error(r, &error, what);
         return 0;
+}
+
+int call_open_entry(sd_bus_message *m, const char *key, const char *type) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', type);
+        return r;
+}
+
+int call_close_n(sd_bus_message *m, int n, int r) {
+        for (int i = 0; i < n && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
 }
 
 int call_append_string(sd_bus_message *call, const char *key, const char *value) {
@@ -105,45 +123,73 @@ int table_add_properties(Table *t, sd_bus_message *reply) {
         return table_add_properties_except(t, reply, NULL);
 }
 
-int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip) {
-        const char *name, *contents;
+typedef struct PropertiesReader {
+        Table *table;
+        const char * const *skip;
+} PropertiesReader;
+
+static int table_add_property(sd_bus_message *reply, const char *name, void *userdata) {
+        PropertiesReader *p = userdata;
+        const char *contents;
+        bool skipped = false;
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        r = sd_bus_message_peek_type(reply, NULL, &contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                bool skipped = false;
+        for (const char * const *k = p->skip; k && *k && !skipped; k++)
+                skipped = streq(*k, name);
+        /* Containers are shown by their own verbs. */
+        if (skipped || contents[1] != 0)
+                return sd_bus_message_skip(reply, "v");
+        r = table_add_column(p->table, name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'v', contents);
+        if (r >= 0)
+                r = table_add_variant(p->table, reply, contents[0]);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        return r;
+}
 
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(reply, NULL, &contents);
-                if (r < 0)
-                        return r;
-                for (const char * const *k = skip; k && *k && !skipped; k++)
-                        skipped = streq(*k, name);
-                /* Containers are shown by their own verbs. */
-                if (!skipped && contents[1] == 0) {
-                        r = table_add_column(t, name);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_enter_container(reply, 'v', contents);
-                        if (r >= 0)
-                                r = table_add_variant(t, reply, contents[0]);
+int table_add_properties_except(Table *t, sd_bus_message *reply, const char * const *skip) {
+        return bus_message_read_dict(reply, table_add_property, &(PropertiesReader) { .table = t, .skip = skip });
+}
+
+int for_each_managed_object(sd_bus *bus, const char *interface, managed_object_t object, void *userdata,
+                            const char *what_call, const char *what_parse) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path, *name;
+        int r;
+
+        r = sd_bus_call_method(bus, NODE_BUS_NAME, NODE_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, what_call);
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        r = sd_bus_message_read(reply, "s", &name);
+                        if (r >= 0 && streq(name, interface))
+                                r = object(reply, path, userdata);
+                        else if (r >= 0)
+                                r = sd_bus_message_skip(reply, "a{sv}");
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(reply);
-                } else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
         }
         if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+                return log_bus_error(r, NULL, what_parse);
+        return 0;
 }
 
 /* Prints an interface's properties on the node's object, less those in except (NULL: none), with

@@ -32,8 +32,19 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
  * failure, says "aimctl: <what>: <the daemon's message>". */
 int call_begin(sd_bus *bus, const char *interface, const char *method, sd_bus_message **ret, const char *types, ...);
 int call_end(sd_bus *bus, sd_bus_message *call, const char *what, sd_bus_message **ret_reply);
+/* Opens the dictionary entry key → variant of type in an a{sv} being built, leaving the variant open. */
+int call_open_entry(sd_bus_message *m, const char *key, const char *type);
+/* Closes n containers unless r < 0 already; returns r, or the first failure. */
+int call_close_n(sd_bus_message *m, int n, int r);
 /* Appends the option KEY with the string VALUE, or nothing when VALUE is NULL (not given). */
 int call_append_string(sd_bus_message *call, const char *key, const char *value);
+
+/* Calls the node's GetManagedObjects and object(m, path, userdata) for every object with interface,
+ * m standing before its a{sv} of properties, which object() reads whole. Failures are said as
+ * "aimctl: <what_call>: …" (the call) or "aimctl: <what_parse>: …" (the reply, or object()). */
+typedef int (*managed_object_t)(sd_bus_message *m, const char *path, void *userdata);
+int for_each_managed_object(sd_bus *bus, const char *interface, managed_object_t object, void *userdata,
+                            const char *what_call, const char *what_parse);
 
 /* Verbs of the subsystems, each in its own aimctl-<x>.c. */
 int verb_vlan(sd_bus *bus, int argc, char *argv[]);

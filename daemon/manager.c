@@ -126,9 +126,9 @@ int manager_start(Manager *m, const char *bus) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set exit-on-disconnect: %m");
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NODE_INTERFACE, node_vtable, m);
+        r = bus_add_node_interface(m->bus, NODE_INTERFACE, node_vtable, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", NODE_INTERFACE);
+                return r;
         r = sd_bus_add_object_manager(m->bus, NULL, NODE_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish the object manager: %m");

@@ -5,6 +5,7 @@
  * "not configured" from "not connected". */
 #include "broker/broker-dbus.h"
 #include "broker/broker.h"
+#include "shared/bus-util.h"
 #include "shared/log.h"
 
 static int property_get_address(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -72,9 +73,9 @@ static void on_connected(Broker *b, void *userdata) {
 int broker_start(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, BROKER_INTERFACE, broker_vtable, m);
+        r = bus_add_node_interface(m->bus, BROKER_INTERFACE, broker_vtable, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", BROKER_INTERFACE);
+                return r;
         if (!m->config.redis_host)
                 return 0;
         r = broker_new(m->event, &m->config, &m->broker);

@@ -29,6 +29,7 @@
 #include "broker/outbox.h"
 #include "broker/seq.h"
 #include "shared/log.h"
+#include "util/message.h"
 #include "util/strv.h"
 
 #define BACKOFF_MIN_USEC (250 * 1000ULL)
@@ -78,13 +79,8 @@ static void broker_pump(Broker *b);
 static void broker_fail(Broker *b, const char *format, ...) _printf_(2, 3);
 static void broker_fail(Broker *b, const char *format, ...) {
         _cleanup_free_ char *what = NULL;
-        va_list ap;
-        int r;
 
-        va_start(ap, format);
-        r = vasprintf(&what, format, ap);
-        va_end(ap);
-        if (r < 0)
+        if (VA_FORMAT_ALLOC(&what, format) < 0)
                 return (void) log_oom();
         if (streq_ptr(what, b->last_error))
                 log_debug("Redis at %s: %s (again); retrying.", b->address, what);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/string-table.h"
+
 typedef enum EventKind {
         EVENT_MACHINE,
         EVENT_JOB,
@@ -14,8 +16,7 @@ typedef enum EventKind {
         _EVENT_KIND_INVALID = -EINVAL,
 } EventKind;
 
-const char *event_kind_to_string(EventKind k);
-EventKind event_kind_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(event_kind, EventKind);
 /* The field names of a kind, in the order its values are kept; NULL-terminated. */
 const char * const *event_kind_fields(EventKind k);
 

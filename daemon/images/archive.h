@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "images/copy.h"
+#include "util/string-table.h"
 
 /* What the first bytes of a file say, for decompress=auto. */
 typedef enum ArchiveKind {
@@ -24,8 +25,7 @@ typedef enum ArchiveKind {
 #define ARCHIVE_PROBE_SIZE 512
 
 ArchiveKind archive_probe(const uint8_t *header, size_t n);
-const char *archive_kind_to_string(ArchiveKind k);
-ArchiveKind archive_kind_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(archive_kind, ArchiveKind);
 
 typedef struct ArchiveOptions {
         const char *member;             /* the file to take from a tar; NULL: the first disk image */

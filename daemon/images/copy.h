@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "util/macro.h"
+#include "util/string-table.h"
 
 typedef enum CopyMethod {
         COPY_METHOD_REFLINK,
@@ -20,8 +21,7 @@ typedef enum CopyMethod {
         _COPY_METHOD_INVALID = -EINVAL,
 } CopyMethod;
 
-const char *copy_method_to_string(CopyMethod m);
-CopyMethod copy_method_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(copy_method, CopyMethod);
 
 #define CHECKSUM_MAX_SIZE 64
 

@@ -50,57 +50,62 @@ static int destination_key(int dirfd, const char *name, char **ret) {
 
 /* ---- org.abiquo.Node1.Images ---- */
 
-static int read_options(sd_bus_message *message, JobType type, CopyRequest *ret, sd_bus_error *error) {
-        CopyRequest o = { .decompress = "auto", .sync = true };
-        bool pull = type == JOB_PULL;
-        const char *key;
+typedef struct OptionsReader {
+        CopyRequest request;
+        bool pull;
+        sd_bus_error *error;
+} OptionsReader;
+
+static int read_option(sd_bus_message *message, const char *key, void *userdata) {
+        OptionsReader *reader = userdata;
+        CopyRequest *o = &reader->request;
+        bool pull = reader->pull;
         int r;
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (streq(key, "checksum"))
+                r = sd_bus_message_read(message, "v", "s", &o->checksum);
+        else if (streq(key, "decompress"))
+                r = sd_bus_message_read(message, "v", "s", &o->decompress);
+        else if (streq(key, "member"))
+                r = sd_bus_message_read(message, "v", "s", &o->member);
+        else if (streq(key, "overwrite"))
+                r = sd_bus_message_read(message, "v", "b", &o->overwrite);
+        else if (streq(key, "sync"))
+                r = sd_bus_message_read(message, "v", "b", &o->sync);
+        else if (pull && streq(key, "download_checksum"))
+                r = sd_bus_message_read(message, "v", "s", &o->download_checksum);
+        else if (pull && streq(key, "max_size"))
+                r = sd_bus_message_read(message, "v", "t", &o->max_size);
+        else
+                return aim_error(reader->error, -EINVAL, "Unknown option '%s' (known: checksum, overwrite, decompress, "
+                                 "member, sync%s)", key, pull ? ", download_checksum, max_size" : "");
         if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "checksum"))
-                        r = sd_bus_message_read(message, "v", "s", &o.checksum);
-                else if (streq(key, "decompress"))
-                        r = sd_bus_message_read(message, "v", "s", &o.decompress);
-                else if (streq(key, "member"))
-                        r = sd_bus_message_read(message, "v", "s", &o.member);
-                else if (streq(key, "overwrite"))
-                        r = sd_bus_message_read(message, "v", "b", &o.overwrite);
-                else if (streq(key, "sync"))
-                        r = sd_bus_message_read(message, "v", "b", &o.sync);
-                else if (pull && streq(key, "download_checksum"))
-                        r = sd_bus_message_read(message, "v", "s", &o.download_checksum);
-                else if (pull && streq(key, "max_size"))
-                        r = sd_bus_message_read(message, "v", "t", &o.max_size);
-                else
-                        return aim_error(error, -EINVAL, "Unknown option '%s' (known: checksum, overwrite, decompress, member, "
-                                         "sync%s)", key, pull ? ", download_checksum, max_size" : "");
-                if (r < 0)
-                        return aim_error(error, -EINVAL, "Option '%s' has the wrong type (checksum, decompress, member%s: s; "
-                                         "overwrite, sync: b%s)", key, pull ? ", download_checksum" : "",
-                                         pull ? "; max_size: t" : "");
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(message);
+                return aim_error(reader->error, -EINVAL, "Option '%s' has the wrong type (checksum, decompress, "
+                                 "member%s: s; overwrite, sync: b%s)", key, pull ? ", download_checksum" : "",
+                                 pull ? "; max_size: t" : "");
+        return 0;
+}
+
+static int read_options(sd_bus_message *message, JobType type, CopyRequest *ret, sd_bus_error *error) {
+        OptionsReader reader = {
+                .request = { .decompress = "auto", .sync = true },
+                .pull = type == JOB_PULL,
+                .error = error,
+        };
+        const CopyRequest *o = &reader.request;
+        int r;
+
+        r = bus_message_read_dict(message, read_option, &reader);
         if (r < 0)
                 return r;
 
-        if (!streq(o.decompress, "auto") && !streq(o.decompress, "none"))
-                return aim_error(error, -EINVAL, "Invalid option decompress '%s': must be 'auto' or 'none'", o.decompress);
+        if (!streq(o->decompress, "auto") && !streq(o->decompress, "none"))
+                return aim_error(error, -EINVAL, "Invalid option decompress '%s': must be 'auto' or 'none'", o->decompress);
         /* A tar member's name is a relative path: nothing else can ever match, so say so now. */
-        if (o.member && !relative_path_is_valid(o.member))
+        if (o->member && !relative_path_is_valid(o->member))
                 return aim_error(error, -EINVAL, "Invalid option member: must be the relative path of a file "
                                  "inside the archive (no '..', no control characters)");
-        *ret = o;
+        *ret = *o;
         return 0;
 }
 
@@ -322,24 +327,21 @@ static int list_one(const char *name, const ImageInfo *info, void *userdata) {
         return sd_bus_message_append(userdata, "(stto)", name, info->size, info->allocated, path);
 }
 
+static int append_images(sd_bus_message *reply, void *userdata) {
+        return image_foreach(*(int *) userdata, list_one, reply);
+}
+
 static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int dirfd = -EBADF;
         int r;
 
         dirfd = open_datastore(userdata, error);
         if (dirfd < 0)
                 return dirfd;
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(stto)");
-        if (r >= 0)
-                r = image_foreach(dirfd, list_one, reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+        r = bus_reply_array(message, "(stto)", append_images, &dirfd);
         if (r < 0)
                 return aim_error(error, r, "Failed to list the datastore");
-        return sd_bus_send(NULL, reply, NULL);
+        return r;
 }
 
 static const sd_bus_vtable images_vtable[] = {
@@ -531,17 +533,13 @@ int images_start(Manager *m) {
         remove_temporaries(m->config.datastore, "datastore");
         remove_temporaries(m->config.repository, "repository");
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, IMAGES_INTERFACE, images_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", IMAGES_INTERFACE);
-        r = job_bus_publish(im);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", JOB_INTERFACE);
-        r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_object_find,
-                                image_node_enumerator, im);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", IMAGE_INTERFACE);
-        return 0;
+        r = bus_add_node_interface(m->bus, IMAGES_INTERFACE, images_vtable, m);
+        if (r >= 0)
+                r = job_bus_publish(im);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, IMAGE_PATH_PREFIX, IMAGE_INTERFACE, image_vtable, image_object_find,
+                                        image_node_enumerator, im);
+        return r;
 }
 
 Images *images_free(Images *im) {

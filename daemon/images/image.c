@@ -251,15 +251,10 @@ void image_copy_done(ImageCopy *c) {
 static int say(int r, char **reterr_message, const char *format, ...) _printf_(3, 4);
 static int say(int r, char **reterr_message, const char *format, ...) {
         _cleanup_free_ char *text = NULL;
-        va_list ap;
-        int k;
 
         if (!reterr_message)
                 return r;
-        va_start(ap, format);
-        k = vasprintf(&text, format, ap);
-        va_end(ap);
-        if (k < 0)
+        if (VA_FORMAT_ALLOC(&text, format) < 0)
                 return message_set(reterr_message, r, "%s", strerror(-r));
         if (r == -AIM_ECHECKSUM)
                 return message_set(reterr_message, r, "%s", text);

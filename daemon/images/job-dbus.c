@@ -15,32 +15,20 @@
 
 static int job_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                            sd_bus_error *error) {
-        _cleanup_free_ char *id = NULL;
         Images *im = userdata;
-        Job *j;
 
-        if (sd_bus_path_decode(path, JOB_PATH_PREFIX, &id) <= 0)
-                return 0;
-        j = hashmap_get(im->queue->jobs, id);
-        if (!j)
-                return 0;
-        *found = j;
-        return 1;
+        return bus_hashmap_object_find(im->queue->jobs, JOB_PATH_PREFIX, true, path, found);
+}
+
+static int job_path_of(const void *j, char **ret) {
+        *ret = strdup(((const Job *) j)->object_path);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        _cleanup_strv_free_ char **l = NULL;
         Images *im = userdata;
-        Job *j;
-        int r;
 
-        HASHMAP_FOREACH(j, im->queue->jobs) {
-                r = strv_extend(&l, j->object_path);
-                if (r < 0)
-                        return r;
-        }
-        *nodes = TAKE_PTR(l);
-        return 1;
+        return bus_hashmap_node_enumerate(im->queue->jobs, job_path_of, nodes);
 }
 
 static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -9,6 +9,7 @@
 
 #include "images/copy.h"
 #include "util/hashmap.h"
+#include "util/string-table.h"
 #include "worker/protocol.h"
 
 typedef enum JobType {
@@ -29,10 +30,8 @@ typedef enum JobState {
         _JOB_STATE_INVALID = -EINVAL,
 } JobState;
 
-const char *job_type_to_string(JobType t);
-JobType job_type_from_string(const char *s);
-const char *job_state_to_string(JobState s);
-JobState job_state_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(job_type, JobType);
+DECLARE_STRING_TABLE_LOOKUP(job_state, JobState);
 
 /* Jobs waiting for a worker beyond this are refused (-ENOBUFS): a queue is not a store. */
 #define JOB_QUEUED_MAX 64U

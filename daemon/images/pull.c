@@ -65,15 +65,10 @@ struct Pull {
 /* A callback's failure, kept until pull_read() can hand it on. */
 static void set_failure(Pull *p, int r, const char *format, ...) _printf_(3, 4);
 static void set_failure(Pull *p, int r, const char *format, ...) {
-        va_list ap;
-
         if (p->failure < 0)
                 return;
         p->failure = r;
-        va_start(ap, format);
-        if (vasprintf(&p->failure_message, format, ap) < 0)
-                p->failure_message = NULL;
-        va_end(ap);
+        (void) VA_FORMAT_ALLOC(&p->failure_message, format);
 }
 
 /* "12.0 MiB": for messages. */

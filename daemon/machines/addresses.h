@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "util/macro.h"
+#include "util/string-table.h"
 
 typedef enum AddressSource {
         ADDRESS_SOURCE_LEASE,
@@ -20,8 +21,7 @@ typedef enum AddressSource {
         _ADDRESS_SOURCE_INVALID = -EINVAL,
 } AddressSource;
 
-const char *address_source_to_string(AddressSource s);
-AddressSource address_source_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(address_source, AddressSource);
 
 /* One row of GetAddresses' a(ssssu). Strings are never NULL ("" when the source does not say);
  * prefix is 0 when the source does not know it (the neighbour table, DNS). */

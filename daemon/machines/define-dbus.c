@@ -12,6 +12,7 @@
 #include "machines/define.h"
 #include "machines/virt.h"
 #include "shared/bus-names.h"
+#include "shared/bus-util.h"
 #include "shared/errors.h"
 #include "shared/log.h"
 #include "util/strv.h"
@@ -56,49 +57,45 @@ static int read_value(sd_bus_message *message, const BusField *f, const char *ke
         }
 }
 
-int bus_read_dict(sd_bus_message *message, const char *prefix, const BusField *fields, void *base,
-                     sd_bus_error *error) {
-        const char *key, *contents;
+typedef struct DictReader {
+        const char *prefix;
+        const BusField *fields;
+        void *base;
+        sd_bus_error *error;
+} DictReader;
+
+static int read_field(sd_bus_message *message, const char *key, void *userdata) {
+        DictReader *d = userdata;
+        _cleanup_free_ char *full = NULL;
+        const char *contents;
+        const BusField *f;
         int r;
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (asprintf(&full, "%s%s", d->prefix, key) < 0)
+                return -ENOMEM;
+        for (f = d->fields; f->key && !streq(f->key, key); f++)
+                ;
+        if (!f->key)
+                return aim_error(d->error, -EINVAL, "Key '%s' is not a known option.", full);
+        r = sd_bus_message_peek_type(message, NULL, &contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                _cleanup_free_ char *full = NULL;
-                const BusField *f;
-
-                r = sd_bus_message_read_basic(message, 's', &key);
-                if (r < 0)
-                        return r;
-                if (asprintf(&full, "%s%s", prefix, key) < 0)
-                        return -ENOMEM;
-                for (f = fields; f->key && !streq(f->key, key); f++)
-                        ;
-                if (!f->key)
-                        return aim_error(error, -EINVAL, "Key '%s' is not a known option.", full);
-                r = sd_bus_message_peek_type(message, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, f->signature))
-                        return aim_error(error, -EINVAL, "Key '%s' must be of type '%s', not '%s'.", full,
-                                         f->signature, contents);
-                r = sd_bus_message_enter_container(message, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_value(message, f, full, base, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
+        if (!streq(contents, f->signature))
+                return aim_error(d->error, -EINVAL, "Key '%s' must be of type '%s', not '%s'.", full, f->signature,
+                                 contents);
+        r = sd_bus_message_enter_container(message, 'v', contents);
+        if (r < 0)
+                return r;
+        r = read_value(message, f, full, d->base, d->error);
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(message);
+}
+
+int bus_read_dict(sd_bus_message *message, const char *prefix, const BusField *fields, void *base,
+                     sd_bus_error *error) {
+        return bus_message_read_dict(message, read_field,
+                                     &(DictReader) { .prefix = prefix, .fields = fields, .base = base, .error = error });
 }
 
 static const BusField disk_fields[] = {

@@ -16,6 +16,7 @@
 
 #include "machines/define.h"
 #include "shared/errors.h"
+#include "util/message.h"
 #include "util/string-table.h"
 #include "util/strv.h"
 #include "util/valid.h"
@@ -128,14 +129,8 @@ bool machine_name_is_valid(const char *s) {
 
 _printf_(2, 3)
 static int invalid(char **reterr_message, const char *format, ...) {
-        va_list ap;
-
-        if (reterr_message) {
-                va_start(ap, format);
-                if (vasprintf(reterr_message, format, ap) < 0)
-                        *reterr_message = NULL;
-                va_end(ap);
-        }
+        if (reterr_message)
+                (void) VA_FORMAT_ALLOC(reterr_message, format);
         return -EINVAL;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "util/macro.h"
+#include "util/string-table.h"
 
 typedef enum DiskBus {
         DISK_BUS_VIRTIO,
@@ -55,16 +56,11 @@ typedef enum VgaModel {
         _VGA_INVALID = -EINVAL,
 } VgaModel;
 
-const char *disk_bus_to_string(DiskBus b);
-DiskBus disk_bus_from_string(const char *s);
-const char *disk_cache_to_string(DiskCache c);
-DiskCache disk_cache_from_string(const char *s);
-const char *nic_model_to_string(NicModel m);
-NicModel nic_model_from_string(const char *s);
-const char *graphics_type_to_string(GraphicsType g);
-GraphicsType graphics_type_from_string(const char *s);
-const char *vga_model_to_string(VgaModel v);
-VgaModel vga_model_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(disk_bus, DiskBus);
+DECLARE_STRING_TABLE_LOOKUP(disk_cache, DiskCache);
+DECLARE_STRING_TABLE_LOOKUP(nic_model, NicModel);
+DECLARE_STRING_TABLE_LOOKUP(graphics_type, GraphicsType);
+DECLARE_STRING_TABLE_LOOKUP(vga_model, VgaModel);
 
 typedef struct DefineDisk {
         char *image;            /* exactly one of image (a datastore image name) and device (/dev/…) */

@@ -383,69 +383,44 @@ static const sd_bus_vtable machine_vtable[] = {
 static int machine_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                void **ret_found, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_free_ char *uuid = NULL;
-        Machine *machine;
-        int r;
 
-        r = sd_bus_path_decode(path, MACHINE_PATH_PREFIX, &uuid);
-        if (r <= 0)
-                return r;
-        machine = hashmap_get(virt_machines(m->virt), uuid);
-        if (!machine)
-                return 0;
-        *ret_found = machine;
-        return 1;
+        return bus_hashmap_object_find(virt_machines(m->virt), MACHINE_PATH_PREFIX, true, path, ret_found);
+}
+
+static int machine_path_of(const void *machine, char **ret) {
+        *ret = strdup(((const Machine *) machine)->path);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int machine_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
                                    sd_bus_error *error) {
         Manager *m = userdata;
-        Hashmap *machines = virt_machines(m->virt);
-        Machine *machine;
-        char **nodes;
-        size_t n = 0;
 
-        nodes = calloc(hashmap_size(machines) + 1, sizeof(char *));
-        if (!nodes)
-                return -ENOMEM;
-        HASHMAP_FOREACH(machine, machines) {
-                nodes[n] = strdup(machine->path);
-                if (!nodes[n]) {
-                        strv_free(nodes);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        *ret_nodes = nodes;
-        return 0;
+        return bus_hashmap_node_enumerate(virt_machines(m->virt), machine_path_of, ret_nodes);
 }
 
 /* --- org.abiquo.Node1.Machines --------------------------------------------------------------- */
 
-static int method_list_machines(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+static int append_machines(sd_bus_message *reply, void *userdata) {
         Manager *m = userdata;
         Machine *machine;
         int r;
 
-        if (!virt_is_synced(m->virt))
-                return aim_error(error, -AIM_ENOTCONN, "The hypervisor %s is not connected yet.", m->config.uri);
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssso)");
-        if (r < 0)
-                return r;
         HASHMAP_FOREACH(machine, virt_machines(m->virt)) {
                 r = sd_bus_message_append(reply, "(ssso)", machine->uuid, machine->name,
                                           machine_state_to_string(machine->state) ?: "nostate", machine->path);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
+}
+
+static int method_list_machines(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (!virt_is_synced(m->virt))
+                return aim_error(error, -AIM_ENOTCONN, "The hypervisor %s is not connected yet.", m->config.uri);
+        return bus_reply_array(message, "(ssso)", append_machines, m);
 }
 
 static int method_get_machine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -598,13 +573,12 @@ int virt_dbus_get_capabilities(sd_bus_message *message, Manager *m, sd_bus_error
 int virt_dbus_start(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, MACHINES_INTERFACE, machines_vtable, m);
+        r = bus_add_node_interface(m->bus, MACHINES_INTERFACE, machines_vtable, m);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, MACHINE_PATH_PREFIX, MACHINE_INTERFACE, machine_vtable,
+                                        machine_object_find, machine_node_enumerator, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", MACHINES_INTERFACE);
-        r = bus_add_object_kind(m->bus, MACHINE_PATH_PREFIX, MACHINE_INTERFACE, machine_vtable, machine_object_find,
-                                machine_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", MACHINE_INTERFACE);
+                return r;
 
         /* Connecting happens in the background: the daemon serves everything else meanwhile. */
         r = virt_new(m->event, m->config.uri, &virt_ops, m, &m->virt);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "network/vlan.h"
+#include "util/string-table.h"
 
 #define VLAN_CHANGES_MAX 8192
 
@@ -17,8 +18,7 @@ typedef enum VlanAction {
         _VLAN_ACTION_INVALID = -EINVAL,
 } VlanAction;
 
-const char *vlan_action_to_string(VlanAction a);
-VlanAction vlan_action_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(vlan_action, VlanAction);
 
 /* One change as a caller asks for it; for a delete only parent, tag and bridge count. */
 typedef struct VlanChange {

@@ -6,6 +6,8 @@
  * Vlan objects are served by a fallback vtable over the managed-VLAN table, so thousands of them cost
  * no per-object registration. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,36 +27,32 @@ static int vlan_object_path(const Vlan *v, char **ret) {
         return sd_bus_path_encode(VLAN_PATH_PREFIX, v->name, ret);
 }
 
-/* Reads CreateVlan's options into spec; the strings stay owned by the message. */
-static int read_options(sd_bus_message *m, VlanSpec *spec, sd_bus_error *error) {
-        const char *key;
+typedef struct OptionsReader {
+        VlanSpec *spec;
+        sd_bus_error *error;
+} OptionsReader;
+
+static int read_option(sd_bus_message *m, const char *key, void *userdata) {
+        OptionsReader *o = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
+        if (streq(key, "name")) {
+                r = sd_bus_message_read(m, "v", "s", &o->spec->name);
                 if (r < 0)
-                        return r;
-                if (streq(key, "name")) {
-                        r = sd_bus_message_read(m, "v", "s", &spec->name);
-                        if (r < 0)
-                                return aim_error(error, -EINVAL, "Invalid option name: must be a string (s).");
-                } else if (streq(key, "mtu")) {
-                        r = sd_bus_message_read(m, "v", "u", &spec->mtu);
-                        if (r < 0)
-                                return aim_error(error, -EINVAL, "Invalid option mtu: must be a uint32 (u).");
-                        spec->mtu_set = true;
-                } else
-                        return aim_error(error, -EINVAL, "Unknown option '%s': CreateVlan knows name and mtu.", key);
-                r = sd_bus_message_exit_container(m);
+                        return aim_error(o->error, -EINVAL, "Invalid option name: must be a string (s).");
+        } else if (streq(key, "mtu")) {
+                r = sd_bus_message_read(m, "v", "u", &o->spec->mtu);
                 if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+                        return aim_error(o->error, -EINVAL, "Invalid option mtu: must be a uint32 (u).");
+                o->spec->mtu_set = true;
+        } else
+                return aim_error(o->error, -EINVAL, "Unknown option '%s': CreateVlan knows name and mtu.", key);
+        return 0;
+}
+
+/* Reads CreateVlan's options into spec; the strings stay owned by the message. */
+static int read_options(sd_bus_message *m, VlanSpec *spec, sd_bus_error *error) {
+        return bus_message_read_dict(m, read_option, &(OptionsReader) { .spec = spec, .error = error });
 }
 
 /* The state directory's fsync, once per loop iteration however many calls changed it. */
@@ -179,12 +177,33 @@ static int network_run(Manager *m, const VlanChange *changes, size_t n, uint64_t
         return 0;
 }
 
+/* CreateVlan's and DeleteVlan's way to the engine: polkit with c's parent, tag and bridge as its
+ * details, the checkpoints' hold, then c alone and at once. 1 once c ran, 0 while polkit is still
+ * asking (the handler returns 1 and is called again with the answer), < 0 on failure. */
+static int run_one_authorized(Manager *m, sd_bus_message *message, const VlanChange *c, sd_bus_error *error) {
+        char tag[8];
+        int r;
+
+        snprintf(tag, sizeof(tag), "%u", c->spec.tag);
+        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
+                               (const char *[]) { "parent", c->spec.parent, "tag", tag, "bridge", c->spec.bridge, NULL },
+                               error);
+        if (r <= 0)
+                return r;
+        r = check_busy(m->network, c, NULL, error);
+        if (r < 0)
+                return r;
+        r = network_run(m, c, 1, 0, false, NULL, error);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *why = NULL, *path = NULL;
         VlanChange c = { .action = VLAN_ACTION_CREATE };
         bool had_conflict;
-        char tag[8];
         Vlan *v;
         int r;
 
@@ -198,23 +217,11 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return aim_error(error, r, "%s", strempty(why));
 
-        snprintf(tag, sizeof(tag), "%u", c.spec.tag);
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", c.spec.parent, "tag", tag, "bridge", c.spec.bridge, NULL },
-                               error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-        r = check_busy(m->network, &c, NULL, error);
-        if (r < 0)
-                return r;
-
         v = vlan_registry_get(m->network->vlans, c.spec.name);
         had_conflict = v && v->conflict;
-        r = network_run(m, &c, 1, 0, false, NULL, error);
-        if (r < 0)
-                return r;
+        r = run_one_authorized(m, message, &c, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         v = vlan_registry_get(m->network->vlans, c.spec.name);
         assert(v);
         r = vlan_object_path(v, &path);
@@ -227,26 +234,15 @@ static int method_create_vlan(sd_bus_message *message, void *userdata, sd_bus_er
 
 /* Deletes v once polkit agrees; shared by DeleteVlan and Vlan.Delete. */
 static int vlan_delete_authorized(Manager *m, sd_bus_message *message, Vlan *v, sd_bus_error *error) {
-        VlanChange c = { .action = VLAN_ACTION_DELETE };
-        char tag[8];
+        VlanChange c = {
+                .action = VLAN_ACTION_DELETE,
+                .spec = { .parent = v->parent, .tag = v->tag, .bridge = v->bridge },
+        };
         int r;
 
-        snprintf(tag, sizeof(tag), "%u", v->tag);
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", v->parent, "tag", tag, "bridge", v->bridge, NULL },
-                               error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
-        c.spec = (VlanSpec) { .parent = v->parent, .tag = v->tag, .bridge = v->bridge };
-        r = check_busy(m->network, &c, NULL, error);
-        if (r < 0)
-                return r;
-        r = network_run(m, &c, 1, 0, false, NULL, error);
-        if (r < 0)
-                return r;
+        r = run_one_authorized(m, message, &c, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -273,157 +269,145 @@ static int method_delete_vlan(sd_bus_message *message, void *userdata, sd_bus_er
         return vlan_delete_authorized(m, message, v, error);
 }
 
-/* The keys of one of Apply's changes. */
-enum {
-        KEY_ACTION = 1 << 0,
-        KEY_PARENT = 1 << 1,
-        KEY_TAG    = 1 << 2,
-        KEY_BRIDGE = 1 << 3,
-        KEY_NAME   = 1 << 4,
-        KEY_MTU    = 1 << 5,
-};
-
+/* The keys of one of Apply's changes: the first four are required, name and mtu belong to a create. */
 static const struct {
-        const char *key;
-        unsigned bit;
-        const char *signature, *type;
+        const char *key, *signature, *type;
+        size_t offset;          /* in VlanSpec; SIZE_MAX: the action, read as a string */
+        bool required;
 } change_keys[] = {
-        { "action", KEY_ACTION, "s", "string" },
-        { "parent", KEY_PARENT, "s", "string" },
-        { "tag",    KEY_TAG,    "q", "uint16" },
-        { "bridge", KEY_BRIDGE, "s", "string" },
-        { "name",   KEY_NAME,   "s", "string" },
-        { "mtu",    KEY_MTU,    "u", "uint32" },
+        { "action", "s", "string", SIZE_MAX,                   true },
+        { "parent", "s", "string", offsetof(VlanSpec, parent), true },
+        { "tag",    "q", "uint16", offsetof(VlanSpec, tag),    true },
+        { "bridge", "s", "string", offsetof(VlanSpec, bridge), true },
+        { "name",   "s", "string", offsetof(VlanSpec, name),   false },
+        { "mtu",    "u", "uint32", offsetof(VlanSpec, mtu),    false },
 };
 
-static void *change_field(VlanChange *c, unsigned bit, const char **action) {
-        switch (bit) {
-        case KEY_ACTION: return action;
-        case KEY_PARENT: return &c->spec.parent;
-        case KEY_TAG:    return &c->spec.tag;
-        case KEY_BRIDGE: return &c->spec.bridge;
-        case KEY_NAME:   return &c->spec.name;
-        default:         return &c->spec.mtu;
-        }
+typedef struct ChangeReader {
+        size_t i;
+        VlanChange *change;
+        const char *action;
+        bool seen[ELEMENTSOF(change_keys)];
+        sd_bus_error *error;
+} ChangeReader;
+
+static int read_change_key(sd_bus_message *m, const char *key, void *userdata) {
+        ChangeReader *c = userdata;
+        void *field;
+        size_t k;
+        int r;
+
+        for (k = 0; k < ELEMENTSOF(change_keys) && !streq(change_keys[k].key, key); k++)
+                ;
+        if (k == ELEMENTSOF(change_keys))
+                return aim_error(c->error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
+                                 "tag, bridge, name and mtu.", c->i, key);
+        if (c->seen[k])
+                return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: given twice.", c->i, key);
+        c->seen[k] = true;
+        field = change_keys[k].offset == SIZE_MAX ? (void *) &c->action :
+                (uint8_t *) &c->change->spec + change_keys[k].offset;
+        r = sd_bus_message_read(m, "v", change_keys[k].signature, field);
+        if (r < 0)
+                return aim_error(c->error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", c->i, key,
+                                 change_keys[k].type, change_keys[k].signature);
+        if (streq(key, "mtu"))
+                c->change->spec.mtu_set = true;
+        return 0;
 }
 
 /* Reads changes[i] (an a{sv}) into c; the strings stay owned by the message. */
 static int read_change(sd_bus_message *m, size_t i, VlanChange *c, sd_bus_error *error) {
-        const char *key, *action = NULL;
-        unsigned seen = 0;
+        ChangeReader reader = { .i = i, .change = c, .error = error };
         size_t k;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (k = 0; k < ELEMENTSOF(change_keys) && !streq(change_keys[k].key, key); k++)
-                        ;
-                if (k == ELEMENTSOF(change_keys))
-                        return aim_error(error, -EINVAL, "Unknown key changes[%zu].%s: a change has action, parent, "
-                                         "tag, bridge, name and mtu.", i, key);
-                if (seen & change_keys[k].bit)
-                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: given twice.", i, key);
-                seen |= change_keys[k].bit;
-                r = sd_bus_message_read(m, "v", change_keys[k].signature, change_field(c, change_keys[k].bit, &action));
-                if (r < 0)
-                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: must be a %s (%s).", i, key,
-                                         change_keys[k].type, change_keys[k].signature);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = bus_message_read_dict(m, read_change_key, &reader);
         if (r < 0)
                 return r;
 
-        for (k = 0; k < 4; k++)
-                if (!(seen & change_keys[k].bit))
+        for (k = 0; k < ELEMENTSOF(change_keys); k++)
+                if (change_keys[k].required && !reader.seen[k])
                         return aim_error(error, -EINVAL, "Invalid changes[%zu]: %s is missing.", i, change_keys[k].key);
-        c->action = vlan_action_from_string(action);
+        c->action = vlan_action_from_string(reader.action);
         if (c->action < 0)
-                return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, action);
-        if (c->action == VLAN_ACTION_DELETE && seen & (KEY_NAME | KEY_MTU))
-                return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
-                                 seen & KEY_NAME ? "name" : "mtu");
-        c->spec.mtu_set = seen & KEY_MTU;
+                return aim_error(error, -EINVAL, "Invalid changes[%zu].action '%s': create or delete.", i, reader.action);
+        for (k = 0; k < ELEMENTSOF(change_keys); k++)
+                if (c->action == VLAN_ACTION_DELETE && !change_keys[k].required && reader.seen[k])
+                        return aim_error(error, -EINVAL, "Invalid changes[%zu].%s: only a create takes it.", i,
+                                         change_keys[k].key);
         return 0;
 }
 
+typedef struct ChangesReader {
+        VlanChange *changes;
+        size_t n, allocated;
+        sd_bus_error *error;
+} ChangesReader;
+
+static int read_changes_element(sd_bus_message *m, size_t i, void *userdata) {
+        ChangesReader *c = userdata;
+
+        if (i == VLAN_CHANGES_MAX)
+                return aim_error(c->error, -EINVAL, "Invalid changes: more than %u in one call.", VLAN_CHANGES_MAX);
+        if (i == c->allocated) {
+                size_t k = MAX(c->allocated * 2, (size_t) 16);
+                VlanChange *p = reallocarray(c->changes, k, sizeof(VlanChange));
+
+                if (!p)
+                        return -ENOMEM;
+                c->changes = p;
+                c->allocated = k;
+        }
+        c->changes[i] = (VlanChange) {};
+        c->n = i + 1;
+        return read_change(m, i, &c->changes[i], c->error);
+}
+
 static int read_changes(sd_bus_message *m, VlanChange **ret, size_t *ret_n, sd_bus_error *error) {
-        _cleanup_free_ VlanChange *changes = NULL;
-        size_t n = 0, allocated = 0;
+        ChangesReader reader = { .error = error };
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "a{sv}");
-        if (r < 0)
+        r = bus_message_read_array(m, "a{sv}", read_changes_element, &reader);
+        if (r < 0) {
+                free(reader.changes);
                 return r;
-        while ((r = sd_bus_message_at_end(m, false)) == 0) {
-                if (n == VLAN_CHANGES_MAX)
-                        return aim_error(error, -EINVAL, "Invalid changes: more than %u in one call.", VLAN_CHANGES_MAX);
-                if (n == allocated) {
-                        size_t k = MAX(allocated * 2, (size_t) 16);
-                        VlanChange *p = reallocarray(changes, k, sizeof(VlanChange));
-
-                        if (!p)
-                                return -ENOMEM;
-                        changes = p;
-                        allocated = k;
-                }
-                changes[n] = (VlanChange) {};
-                r = read_change(m, n, &changes[n], error);
-                if (r < 0)
-                        return r;
-                n++;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(changes);
-        *ret_n = n;
+        *ret = reader.changes;
+        *ret_n = reader.n;
         return 0;
 }
 
 #define ROLLBACK_TIMEOUT_MAX (24U * 60 * 60)
 
-static int read_apply_options(sd_bus_message *m, uint32_t *ret_timeout, sd_bus_error *error) {
-        const char *key;
-        uint32_t timeout = 0;
+typedef struct ApplyOptionsReader {
+        uint32_t timeout;
+        sd_bus_error *error;
+} ApplyOptionsReader;
+
+static int read_apply_option(sd_bus_message *m, const char *key, void *userdata) {
+        ApplyOptionsReader *o = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (!streq(key, "rollback_timeout"))
+                return aim_error(o->error, -EINVAL, "Unknown option '%s': Apply knows rollback_timeout.", key);
+        r = sd_bus_message_read(m, "v", "u", &o->timeout);
+        if (r < 0)
+                return aim_error(o->error, -EINVAL, "Invalid option rollback_timeout: must be a uint32 (u).");
+        if (o->timeout > ROLLBACK_TIMEOUT_MAX)
+                return aim_error(o->error, -EINVAL, "Invalid option rollback_timeout %u: at most %u seconds.",
+                                 o->timeout, ROLLBACK_TIMEOUT_MAX);
+        return 0;
+}
+
+static int read_apply_options(sd_bus_message *m, uint32_t *ret_timeout, sd_bus_error *error) {
+        ApplyOptionsReader reader = { .error = error };
+        int r;
+
+        r = bus_message_read_dict(m, read_apply_option, &reader);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (!streq(key, "rollback_timeout"))
-                        return aim_error(error, -EINVAL, "Unknown option '%s': Apply knows rollback_timeout.", key);
-                r = sd_bus_message_read(m, "v", "u", &timeout);
-                if (r < 0)
-                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout: must be a uint32 (u).");
-                if (timeout > ROLLBACK_TIMEOUT_MAX)
-                        return aim_error(error, -EINVAL, "Invalid option rollback_timeout %u: at most %u seconds.",
-                                         timeout, ROLLBACK_TIMEOUT_MAX);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret_timeout = timeout;
+        *ret_timeout = reader.timeout;
         return 0;
 }
 
@@ -609,13 +593,33 @@ static int vlan_compare(const void *a, const void *b) {
         return c != 0 ? c : (int) x->tag - (int) y->tag;
 }
 
+typedef struct VlanList {
+        Vlan **all;
+        size_t n;
+} VlanList;
+
+static int append_vlans(sd_bus_message *reply, void *userdata) {
+        const VlanList *l = userdata;
+        int r;
+
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = vlan_object_path(l->all[i], &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "(sqso)", l->all[i]->parent, l->all[i]->tag,
+                                                  l->all[i]->bridge, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ Vlan **all = NULL;
         size_t n = 0;
         Vlan *v;
-        int r;
 
         all = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(Vlan *));
         if (!all)
@@ -623,22 +627,7 @@ static int method_list_vlans(sd_bus_message *message, void *userdata, sd_bus_err
         HASHMAP_FOREACH(v, m->network->vlans->by_name)
                 all[n++] = v;
         qsort(all, n, sizeof(Vlan *), vlan_compare);
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sqso)");
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = vlan_object_path(all[i], &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "(sqso)", all[i]->parent, all[i]->tag, all[i]->bridge, path);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_array(message, "(sqso)", append_vlans, &(VlanList) { .all = all, .n = n });
 }
 
 /* Vlan.Delete() */
@@ -718,75 +707,36 @@ static const sd_bus_vtable vlan_vtable[] = {
 static int vlan_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                             sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_free_ char *name = NULL;
-        Vlan *v;
-        int r;
 
-        r = sd_bus_path_decode(path, VLAN_PATH_PREFIX, &name);
-        if (r <= 0)
-                return r;
-        v = vlan_registry_get(m->network->vlans, name);
-        if (!v)
-                return 0;
-        *found = v;
-        return 1;
+        return bus_hashmap_object_find(m->network->vlans->by_name, VLAN_PATH_PREFIX, true, path, found);
+}
+
+static int vlan_path_of(const void *v, char **ret) {
+        return vlan_object_path(v, ret);
 }
 
 static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        Vlan *v;
 
-        l = calloc(hashmap_size(m->network->vlans->by_name) + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        HASHMAP_FOREACH(v, m->network->vlans->by_name) {
-                int r = vlan_object_path(v, &l[n]);
-
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        *nodes = TAKE_PTR(l);
-        return 0;
+        return bus_hashmap_node_enumerate(m->network->vlans->by_name, vlan_path_of, nodes);
 }
 
 static int checkpoint_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                   void **found, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *id;
-        Checkpoint *cp;
 
-        if (strncmp(path, CHECKPOINT_PATH_PREFIX "/", strlen(CHECKPOINT_PATH_PREFIX "/")) != 0)
-                return 0;
-        id = path + strlen(CHECKPOINT_PATH_PREFIX "/");
-        cp = hashmap_get(m->network->checkpoints, id);
-        if (!cp)
-                return 0;
-        *found = cp;
-        return 1;
+        return bus_hashmap_object_find(m->network->checkpoints, CHECKPOINT_PATH_PREFIX, false, path, found);
+}
+
+static int checkpoint_path_of(const void *cp, char **ret) {
+        return checkpoint_object_path(cp, ret);
 }
 
 static int checkpoint_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                                       sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        Checkpoint *cp;
 
-        l = calloc(hashmap_size(m->network->checkpoints) + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        HASHMAP_FOREACH(cp, m->network->checkpoints) {
-                int r = checkpoint_object_path(cp, &l[n]);
-
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        *nodes = TAKE_PTR(l);
-        return 0;
+        return bus_hashmap_node_enumerate(m->network->checkpoints, checkpoint_path_of, nodes);
 }
 
 /* The kernel changed a link (we did, or someone with "ip"): tell the subscribers of its VLAN object. */
@@ -913,16 +863,12 @@ int network_start(Manager *m) {
         network_restore(m->network, m->config.state_dir);
         rtnl_set_change_handler(m->network->rtnl, on_link_change, m);
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, NODE_OBJECT_PATH, NETWORK_INTERFACE, network_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", NETWORK_INTERFACE);
-        r = bus_add_object_kind(m->bus, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable, vlan_object_find,
-                                vlan_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", VLAN_INTERFACE);
-        r = bus_add_object_kind(m->bus, CHECKPOINT_PATH_PREFIX, CHECKPOINT_INTERFACE, checkpoint_vtable,
-                                checkpoint_object_find, checkpoint_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to publish %s: %m", CHECKPOINT_INTERFACE);
-        return 0;
+        r = bus_add_node_interface(m->bus, NETWORK_INTERFACE, network_vtable, m);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, VLAN_PATH_PREFIX, VLAN_INTERFACE, vlan_vtable, vlan_object_find,
+                                        vlan_node_enumerator, m);
+        if (r >= 0)
+                r = bus_add_object_kind(m->bus, CHECKPOINT_PATH_PREFIX, CHECKPOINT_INTERFACE, checkpoint_vtable,
+                                        checkpoint_object_find, checkpoint_node_enumerator, m);
+        return r;
 }

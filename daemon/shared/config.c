@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "shared/config.h"
+#include "util/message.h"
 #include "util/strv.h"
+#include "util/valid.h"
 
 typedef enum KeyType {
         KEY_STRING,
@@ -95,15 +97,10 @@ static int error_at(char **reterr_message, const char *filename, unsigned line, 
         _printf_(4, 5);
 static int error_at(char **reterr_message, const char *filename, unsigned line, const char *format, ...) {
         _cleanup_free_ char *what = NULL;
-        va_list ap;
-        int r;
 
         if (!reterr_message)
                 return -EINVAL;
-        va_start(ap, format);
-        r = vasprintf(&what, format, ap);
-        va_end(ap);
-        if (r < 0)
+        if (VA_FORMAT_ALLOC(&what, format) < 0)
                 return -ENOMEM;
         if (asprintf(reterr_message, "%s:%u: %s", filename, line, what) < 0)
                 return -ENOMEM;
@@ -167,32 +164,38 @@ static int check_readable_file(const char *path) {
         return S_ISREG(st.st_mode) ? 0 : -EISDIR;
 }
 
-static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *ret) {
-        char *end;
-        unsigned long u;
-
-        if (!isdigit((unsigned char) v[0]))
-                return -EINVAL;
-        errno = 0;
-        u = strtoul(v, &end, 10);
-        if (errno != 0 || *end != 0 || u < min || u > max)
-                return -ERANGE;
-        *ret = (unsigned) u;
-        return 0;
-}
-
 /* A number 1..max into field, or the sentence saying what the key wants ("<what> 1..max"). */
 static int set_uint(void *field, const char *value, unsigned max, const char *what, const Key *k,
                     const char *filename, unsigned line, char **reterr_message) {
-        if (parse_uint(value, 1, max, field) < 0)
-                return error_at(reterr_message, filename, line, "[%s] %s must be %s 1..%u, not '%s'", k->section,
+        unsigned u;
+
+        if (safe_atou_bounded(value, max, &u) >= 0 && u >= 1) {
+                *(unsigned *) field = u;
+                return 0;
+        }
+        return error_at(reterr_message, filename, line, "[%s] %s must be %s 1..%u, not '%s'", k->section,
                                 k->name, what, max, value);
-        return 0;
+}
+
+/* What a PATH, REDIS_HOST or NODE_NAME key must be, or NULL when value is that. */
+static const char *string_key_wants(KeyType type, const char *value) {
+        switch (type) {
+        case KEY_PATH:
+                /* Relative to what? The daemon's working directory is / under systemd and anything by hand. */
+                return value[0] != '/' ? "an absolute path" : NULL;
+        case KEY_REDIS_HOST:
+                /* A path is a Unix socket; relative to what the daemon's cwd happens to be, it means nothing. */
+                return value[0] != '/' && (strchr(value, '/') || value[strcspn(value, " \t")] != 0) ?
+                       "a host name, an IP address or an absolute socket path" : NULL;
+        default:
+                return !valid_node_name(value) ? "1..64 bytes of [A-Za-z0-9._-]" : NULL;
+        }
 }
 
 static int assign(Config *c, const Key *k, const char *value, const char *filename, unsigned line,
                   char **reterr_message) {
         void *field = (uint8_t *) c + k->offset;
+        const char *wants;
         char *notice;
         int r;
 
@@ -202,10 +205,12 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                         return error_at(reterr_message, filename, line, "[%s] %s must not be empty", k->section, k->name);
                 break;
         case KEY_PATH:
-                /* Relative to what? The daemon's working directory is / under systemd and anything by hand. */
-                if (value[0] != '/')
-                        return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path, not '%s'",
-                                        k->section, k->name, value);
+        case KEY_REDIS_HOST:
+        case KEY_NODE_NAME:
+                wants = string_key_wants(k->type, value);
+                if (wants)
+                        return error_at(reterr_message, filename, line, "[%s] %s must be %s, not '%s'", k->section,
+                                        k->name, wants, value);
                 break;
         case KEY_PORT:
                 return set_uint(field, value, 65535, "a port number", k, filename, line, reterr_message);
@@ -213,24 +218,12 @@ static int assign(Config *c, const Key *k, const char *value, const char *filena
                 return set_uint(field, value, 64, "a number", k, filename, line, reterr_message);
         case KEY_COUNT:
                 return set_uint(field, value, UINT_MAX, "a number", k, filename, line, reterr_message);
-        case KEY_REDIS_HOST:
-                /* A path is a Unix socket; relative to what the daemon's cwd happens to be, it means nothing. */
-                if (value[0] != '/' && (strchr(value, '/') || value[strcspn(value, " \t")] != 0))
-                        return error_at(reterr_message, filename, line,
-                                        "[%s] %s must be a host name, an IP address or an absolute socket path, not '%s'",
-                                        k->section, k->name, value);
-                break;
         case KEY_READABLE_FILE:
                 r = value[0] == '/' ? check_readable_file(value) : -EINVAL;
                 if (r < 0)
                         return error_at(reterr_message, filename, line, "[%s] %s must be an absolute path to a readable file, "
                                         "'%s' is not: %s", k->section, k->name, value,
                                         r == -EINVAL ? "a relative path" : strerror(-r));
-                break;
-        case KEY_NODE_NAME:
-                if (!valid_node_name(value))
-                        return error_at(reterr_message, filename, line, "[%s] %s must be 1..64 bytes of [A-Za-z0-9._-], not '%s'",
-                                        k->section, k->name, value);
                 break;
         case KEY_SECONDS:
                 return set_uint(field, value, 3600, "a number of seconds", k, filename, line, reterr_message);

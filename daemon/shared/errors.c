@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "shared/errors.h"
+#include "util/message.h"
 
 static const sd_bus_error_map aim_error_map[] = {
         SD_BUS_ERROR_MAP(AIM_ERROR_NOT_FOUND,         AIM_ENOTFOUND),
@@ -57,12 +58,9 @@ static void sanitize(char *s, size_t n) {
 int aim_error(sd_bus_error *error, int r, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         const char *name = aim_error_name(r);
-        va_list ap;
         int k;
 
-        va_start(ap, format);
-        k = vasprintf(&message, format, ap);
-        va_end(ap);
+        k = VA_FORMAT_ALLOC(&message, format);
         if (k < 0)
                 return sd_bus_error_set_errno(error, -ENOMEM);
         sanitize(message, (size_t) k);

@@ -6,13 +6,7 @@
 #include "util/message.h"
 
 int message_set(char **reterr_message, int r, const char *format, ...) {
-        va_list ap;
-
-        if (!reterr_message)
-                return r;
-        va_start(ap, format);
-        if (vasprintf(reterr_message, format, ap) < 0)
-                *reterr_message = NULL;
-        va_end(ap);
+        if (reterr_message)
+                (void) VA_FORMAT_ALLOC(reterr_message, format);
         return r;
 }

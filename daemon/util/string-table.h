@@ -12,6 +12,11 @@
  * Enums end with NAME_MAX and NAME_INVALID = -EINVAL, as systemd's do. */
 ssize_t string_table_lookup(const char *const *table, size_t n, const char *s);
 
+/* The two functions' declarations, for the enum's header. */
+#define DECLARE_STRING_TABLE_LOOKUP(name, type)                                         \
+        const char *name##_to_string(type v);                                           \
+        type name##_from_string(const char *s)
+
 #define DEFINE_STRING_TABLE_LOOKUP(name, type)                                          \
         const char *name##_to_string(type v) {                                          \
                 if ((size_t) v >= ELEMENTSOF(name##_table))                             \

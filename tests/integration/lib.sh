@@ -159,10 +159,7 @@ aim_setup() {
     <allow send_type="signal"/>
     <allow send_requested_reply="true" send_type="method_return"/>
     <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
+    <allow receive_type="*"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
@@ -239,6 +236,34 @@ aim_stop_daemon() {
 # started itself: a libvirtd, its QEMUs), also when the test failed.
 AIM_TEARDOWN_HOOKS=()
 aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
+
+# For the tests that load the daemon from background loops (load, faults): a dummy link d0 (up)
+# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository.
+aim_load_fixture() {
+        local k
+        ip link add d0 type dummy
+        ip link set d0 up
+        for k in $(seq "$1"); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+}
+
+# The loops run until $AIM_TMP/stop exists: aim_loops_start CMD... starts each CMD (split into
+# words) in the background; aim_loops_stop creates the file and waits for them all (one that
+# failed fails the caller; with "quiet", as a teardown hook, how they ended does not matter).
+AIM_LOOPS=()
+aim_loops_start() {
+        local c
+        rm -f "$AIM_TMP/stop"
+        AIM_LOOPS=()
+        for c; do $c & AIM_LOOPS+=($!); done
+}
+aim_loops_stop() {
+        local p
+        touch "$AIM_TMP/stop"
+        for p in "${AIM_LOOPS[@]}"; do
+                if [ "${1:-}" = quiet ]; then wait "$p" 2>/dev/null || true; else wait "$p"; fi
+        done
+        AIM_LOOPS=()
+}
 
 aim_teardown() {
         local rc=$? h

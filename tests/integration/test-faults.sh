@@ -26,22 +26,13 @@ echo "# seed $SEED (AIM_FAULT_SEED replays it)"
 ROOT=/org/abiquo/Node1
 DS=$AIM_TMP/datastore
 STATE=$AIM_TMP/state/network
-STOP=$AIM_TMP/stop
-BG=()
+STOP=$AIM_TMP/stop     # aim_loops_stop's
 DAEMON=
-cleanup() {
-        local rc=$?
-        touch "$STOP"
-        for p in "${BG[@]}"; do wait "$p" 2>/dev/null; done
-        [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
-        (exit $rc)
-        aim_teardown
-}
-trap cleanup EXIT
+stop_own_daemon() { [ -z "$DAEMON" ] || kill "$DAEMON" 2>/dev/null; }
+aim_on_teardown aim_loops_stop quiet
+aim_on_teardown stop_own_daemon
 
-ip link add d0 type dummy
-ip link set d0 up
-for k in 1 2 3; do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+aim_load_fixture 3
 declare -A SUM
 for k in 1 2 3; do SUM[img$k]=$(sha256sum "$AIM_TMP/repository/src$k.img" | cut -d' ' -f1); done
 truncate -s 16G "$AIM_TMP/repository/slow.img"        # hashing 16 GiB of zeros keeps a worker busy
@@ -161,18 +152,12 @@ vlan_loop() {
 }
 aim_activate
 for round in $(seq 1 "$ROUNDS"); do
-        rm -f "$STOP"
-        BG=()
-        for k in 1 2 3; do import_loop $k & BG+=($!); done
-        vlan_loop & BG+=($!)
-        vlan_loop & BG+=($!)
+        aim_loops_start "import_loop 1" "import_loop 2" "import_loop 3" vlan_loop vlan_loop
         sleep "$((RANDOM % 2)).$((RANDOM % 10))"
         pid=$(daemon_pid)
         [ -n "$pid" ] || fail "round $round: no daemon to kill"
         kill -9 "$pid"
-        touch "$STOP"
-        for p in "${BG[@]}"; do wait "$p"; done
-        BG=()
+        aim_loops_stop
         wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "round $round: the daemon survived kill -9"
         # A call of a loop may have activated it again already; then restart it cleanly once more, so
         # that every round checks a start from the state the kill left.

@@ -17,20 +17,10 @@ echo "maxJobs = 2" >> "$AIM_TMP/aim.ini"
 CLIENTS=${AIM_LOAD_CLIENTS:-50}
 CALLS=${AIM_LOAD_CALLS:-200}
 ROOT=/org/abiquo/Node1
-STOP=$AIM_TMP/stop
-BG=()
-cleanup() {
-        local rc=$?
-        touch "$STOP"
-        for p in "${BG[@]}"; do wait "$p" 2>/dev/null; done
-        (exit $rc)
-        aim_teardown
-}
-trap cleanup EXIT
+STOP=$AIM_TMP/stop     # aim_loops_stop's
+aim_on_teardown aim_loops_stop quiet
 
-ip link add d0 type dummy
-ip link set d0 up
-for k in 1 2 3; do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+aim_load_fixture 3
 aim_activate
 pid=$(daemon_pid)
 fds() { ls "/proc/$pid/fd" | wc -l; }
@@ -64,14 +54,9 @@ vlan_loop() {
 
 # A full round (all three loads at once); returns when the clients are done and the loops stopped.
 round() {
-        rm -f "$STOP"
-        BG=()
-        for k in 1 2 3; do import_loop $k & BG+=($!); done
-        vlan_loop & BG+=($!)
+        aim_loops_start "import_loop 1" "import_loop 2" "import_loop 3" vlan_loop
         "$LOAD_CLIENT" "$@" > "$AIM_TMP/load.out" || { cat "$AIM_TMP/load.out"; fail "load client: failed calls"; }
-        touch "$STOP"
-        for p in "${BG[@]}"; do wait "$p"; done
-        BG=()
+        aim_loops_stop
         [ ! -s "$AIM_TMP/bg-errors" ] || fail "background load: $(cat "$AIM_TMP/bg-errors")"
 }
 

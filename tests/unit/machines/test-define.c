@@ -214,16 +214,6 @@ static void test_resolve(void **state) {
         define_spec_done(&s);
 }
 
-static long count(xmlXPathContext *ctx, const char *expr) {
-        xmlXPathObject *o = xmlXPathEvalExpression((const xmlChar *) expr, ctx);
-        long n;
-
-        assert_non_null(o);
-        n = o->type == XPATH_NODESET ? (o->nodesetval ? o->nodesetval->nodeNr : 0) : (long) o->floatval;
-        xmlXPathFreeObject(o);
-        return n;
-}
-
 static char *value(xmlXPathContext *ctx, const char *expr) {
         xmlXPathObject *o = xmlXPathEvalExpression((const xmlChar *) expr, ctx);
         char *s;
@@ -245,6 +235,51 @@ static void assert_value(xmlXPathContext *ctx, const char *expr, const char *wan
 }
 
 static void test_xml(void **state) {
+        /* XPath → its string value (a count() as its number). */
+        static const char *const expected[][2] = {
+                /* The host's arch, kvm over qemu, the alias of the machine type. */
+                { "/domain/@type", "kvm" },
+                { "/domain/os/type/@arch", "x86_64" },
+                { "/domain/os/type/@machine", "pc" },
+                { "/domain/devices/emulator", "/usr/bin/qemu-system-x86_64" },
+                { "/domain/name", "web" },
+                { "/domain/vcpu", "2" },
+                { "/domain/memory", "131072" },
+                { "/domain/currentMemory", "65536" },
+                /* Every hostile value is exactly the text it was. */
+                { "/domain/os/cmdline", "</cmdline><devices><disk/></devices><cmdline a='b'>&amp;&lt;" EVIL },
+                { "/domain/os/kernel", "/data/vmlinuz/" EVIL },
+                { "/domain/devices/disk[1]/source/@file", "/data/root.img/" EVIL },
+                { "/domain/devices/interface[1]/source/@network", EVIL_NAME },
+                /* … and added nothing: the elements and attributes are exactly those we made. */
+                { "count(//*)", "46" },
+                { "count(//@*)", "51" },
+                { "count(/domain/devices/disk)", "3" },
+                { "count(//source[@file='/etc/shadow'])", "0" },
+                { "/domain/devices/disk[1]/target/@dev", "sda" },
+                { "/domain/devices/disk[1]/target/@bus", "sata" },
+                { "/domain/devices/disk[1]/boot/@order", "1" },
+                { "/domain/devices/disk[1]/driver/@name", "qemu" },
+                { "/domain/devices/disk[1]/driver/@type", "qcow2" },
+                { "/domain/devices/disk[1]/driver/@cache", "none" },
+                { "/domain/devices/disk[2]/target/@dev", "vda" },
+                { "count(/domain/devices/disk[2]/transient)", "1" },
+                { "/domain/devices/disk[3]/@type", "block" },
+                { "/domain/devices/disk[3]/source/@dev", "/dev/sdb" },
+                { "/domain/devices/disk[3]/driver/@type", "raw" },
+                { "count(/domain/devices/disk[3]/readonly)", "1" },
+                { "/domain/devices/interface[2]/@type", "user" },
+                { "/domain/devices/interface[2]/backend/@type", "passt" },
+                { "/domain/devices/interface[2]/portForward[2]/@proto", "udp" },
+                { "/domain/devices/interface[2]/portForward[2]/range/@start", "5353" },
+                { "/domain/devices/interface[2]/portForward[2]/range/@to", "53" },
+                { "/domain/devices/interface[3]/source/@bridge", "br0" },
+                { "/domain/devices/interface[3]/model/@type", "virtio" },
+                { "/domain/devices/graphics/@type", "spice" },
+                { "/domain/devices/graphics/@autoport", "yes" },
+                { "/domain/devices/graphics/listen/@address", "::1" },
+                { "/domain/devices/video/model/@type", "vga" },
+        };
         DefineSpec s = DEFINE_SPEC_INIT;
         _cleanup_free_ char *xml = NULL, *why = NULL;
         DefineNic *n;
@@ -279,49 +314,8 @@ static void test_xml(void **state) {
         assert_non_null(doc);
         ctx = xmlXPathNewContext(doc);
         assert_non_null(ctx);
-        /* The host's arch, kvm over qemu, the alias of the machine type. */
-        assert_value(ctx, "/domain/@type", "kvm");
-        assert_value(ctx, "/domain/os/type/@arch", "x86_64");
-        assert_value(ctx, "/domain/os/type/@machine", "pc");
-        assert_value(ctx, "/domain/devices/emulator", "/usr/bin/qemu-system-x86_64");
-        assert_value(ctx, "/domain/name", "web");
-        assert_value(ctx, "/domain/vcpu", "2");
-        assert_value(ctx, "/domain/memory", "131072");
-        assert_value(ctx, "/domain/currentMemory", "65536");
-        /* Every hostile value is exactly the text it was. */
-        assert_value(ctx, "/domain/os/cmdline", "</cmdline><devices><disk/></devices><cmdline a='b'>&amp;&lt;" EVIL);
-        assert_value(ctx, "/domain/os/kernel", "/data/vmlinuz/" EVIL);
-        assert_value(ctx, "/domain/devices/disk[1]/source/@file", "/data/root.img/" EVIL);
-        assert_value(ctx, "/domain/devices/interface[1]/source/@network", EVIL_NAME);
-        /* … and added nothing: the elements and attributes are exactly those we made. */
-        assert_int_equal(count(ctx, "count(//*)"), 46);
-        assert_int_equal(count(ctx, "count(//@*)"), 51);
-        assert_int_equal(count(ctx, "count(/domain/devices/disk)"), 3);
-        assert_int_equal(count(ctx, "count(//source[@file='/etc/shadow'])"), 0);
-
-        assert_value(ctx, "/domain/devices/disk[1]/target/@dev", "sda");
-        assert_value(ctx, "/domain/devices/disk[1]/target/@bus", "sata");
-        assert_value(ctx, "/domain/devices/disk[1]/boot/@order", "1");
-        assert_value(ctx, "/domain/devices/disk[1]/driver/@name", "qemu");
-        assert_value(ctx, "/domain/devices/disk[1]/driver/@type", "qcow2");
-        assert_value(ctx, "/domain/devices/disk[1]/driver/@cache", "none");
-        assert_value(ctx, "/domain/devices/disk[2]/target/@dev", "vda");
-        assert_int_equal(count(ctx, "count(/domain/devices/disk[2]/transient)"), 1);
-        assert_value(ctx, "/domain/devices/disk[3]/@type", "block");
-        assert_value(ctx, "/domain/devices/disk[3]/source/@dev", "/dev/sdb");
-        assert_value(ctx, "/domain/devices/disk[3]/driver/@type", "raw");
-        assert_int_equal(count(ctx, "count(/domain/devices/disk[3]/readonly)"), 1);
-        assert_value(ctx, "/domain/devices/interface[2]/@type", "user");
-        assert_value(ctx, "/domain/devices/interface[2]/backend/@type", "passt");
-        assert_value(ctx, "/domain/devices/interface[2]/portForward[2]/@proto", "udp");
-        assert_value(ctx, "/domain/devices/interface[2]/portForward[2]/range/@start", "5353");
-        assert_value(ctx, "/domain/devices/interface[2]/portForward[2]/range/@to", "53");
-        assert_value(ctx, "/domain/devices/interface[3]/source/@bridge", "br0");
-        assert_value(ctx, "/domain/devices/interface[3]/model/@type", "virtio");
-        assert_value(ctx, "/domain/devices/graphics/@type", "spice");
-        assert_value(ctx, "/domain/devices/graphics/@autoport", "yes");
-        assert_value(ctx, "/domain/devices/graphics/listen/@address", "::1");
-        assert_value(ctx, "/domain/devices/video/model/@type", "vga");
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++)
+                assert_value(ctx, expected[i][0], expected[i][1]);
         xmlXPathFreeContext(ctx);
         xmlFreeDoc(doc);
         define_spec_done(&s);

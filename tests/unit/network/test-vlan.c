@@ -17,6 +17,7 @@
 #include "network/apply.h"
 #include "network/checkpoint.h"
 #include "network/vlan.h"
+#include "test-util.h"
 
 /* The fake kernel: the ops edit the link table the way the kernel's notifications would, and the
  * step numbered fail_at (1-based, counting every op) is refused with fail_errno. */
@@ -145,21 +146,45 @@ static void add_link(Rtnl *n, int ifindex, const char *name, const char *kind, i
         assert_int_equal(link_table_update(n->links, &l, NULL), 0);
 }
 
-/* The table as text, ifindex order: what "nothing changed" is compared by. */
-static char *snapshot(Rtnl *n) {
+/* A registry on a fake kernel that has eth0 (ifindex 1, up), keeping its records below dir. */
+static VlanRegistry *registry_in(const char *dir) {
+        VlanRegistry *reg = fake_registry();
+
+        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
+        add_link(reg->rtnl, 1, "eth0", "", 0, 0, 0, true);
+        return reg;
+}
+
+/* The same in a new directory, made from the template dir. */
+static VlanRegistry *registry_in_new_dir(char *dir) {
+        assert_non_null(mkdtemp(dir));
+        return registry_in(dir);
+}
+
+/* The table's links below ifindex max as text, in ifindex order, one line each by line(). */
+static char *links_text(Rtnl *n, int max, void (*line)(FILE *f, Rtnl *n, const Link *l)) {
         char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
 
-        for (int i = 1; i < 200; i++) {
+        for (int i = 1; i < max; i++) {
                 Link *l = link_table_get(n->links, i);
 
                 if (l)
-                        fprintf(f, "%d %s %s p%d t%u m%d mtu%u %s\n", l->ifindex, l->name, l->kind, l->parent, l->vlan_id,
-                                l->master, l->mtu, link_is_up(l) ? "up" : "down");
+                        line(f, n, l);
         }
         fclose(f);
         return buf;
+}
+
+static void snapshot_line(FILE *f, Rtnl *n, const Link *l) {
+        fprintf(f, "%d %s %s p%d t%u m%d mtu%u %s\n", l->ifindex, l->name, l->kind, l->parent, l->vlan_id, l->master,
+                l->mtu, link_is_up(l) ? "up" : "down");
+}
+
+/* The table as text, ifindex order: what "nothing changed" is compared by. */
+static char *snapshot(Rtnl *n) {
+        return links_text(n, 200, snapshot_line);
 }
 
 /* The table must read as before: the fake kernel was left as it was found. */
@@ -415,15 +440,12 @@ static void test_create_delete(void **state) {
 
 static void test_persistence(void **state) {
         char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], *m = NULL;
-        VlanRegistry *reg = fake_registry();
+        VlanRegistry *reg = registry_in_new_dir(dir);
         Rtnl *n = reg->rtnl;
         bool is_new;
         Vlan *v;
         int fd;
 
-        assert_non_null(mkdtemp(dir));
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
         (void) create(reg, "eth0", 60, "br60", &is_new);
         (void) create(reg, "eth0", 61, "br61", &is_new);
         v = create(reg, "eth0", 62, "br62", &is_new);
@@ -441,10 +463,8 @@ static void test_persistence(void **state) {
         registry_free(reg);
 
         /* "Reboot": no VLANs in the kernel; eth0.61's name is taken by a dummy. */
-        reg = fake_registry();
+        reg = registry_in(dir);
         n = reg->rtnl;
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
         add_link(n, 2, "eth0.61", "dummy", 0, 0, 0, true);
         assert_int_equal(vlan_registry_restore(reg), 2);
         assert_int_equal(access(path, F_OK), -1);
@@ -465,8 +485,7 @@ static void test_persistence(void **state) {
         assert_non_null(link_table_get_by_name(n->links, "eth0.61"));
         registry_free(reg);
 
-        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-        assert_int_equal(system(path), 0);
+        assert_int_equal(test_remove_tree(dir), 0);
 }
 
 /* kill -9 at any step of a CreateVlan must leave a record of it (which the next start re-applies),
@@ -474,14 +493,11 @@ static void test_persistence(void **state) {
  * is missing, and removed again when the call fails. */
 static void test_record_ahead(void **state) {
         char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], *m = NULL;
-        VlanRegistry *reg = fake_registry();
+        VlanRegistry *reg = registry_in_new_dir(dir);
         Rtnl *n = reg->rtnl;
         bool is_new;
         Vlan *v;
 
-        assert_non_null(mkdtemp(dir));
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
         snprintf(path, sizeof(path), "%s/network/vlan-eth0.70", dir);
         fake.record = path;
         v = create(reg, "eth0", 70, "br70", &is_new);
@@ -501,8 +517,7 @@ static void test_record_ahead(void **state) {
         assert_null(link_table_get_by_name(n->links, "eth0.71"));
         registry_free(reg);
 
-        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-        assert_int_equal(system(path), 0);
+        assert_int_equal(test_remove_tree(dir), 0);
 }
 
 static void test_record_parse(void **state) {
@@ -550,14 +565,11 @@ static void on_alarm(int sig) {
  * forever: both are skipped now, as are directories and oversized files, and the valid records load. */
 static void test_restore_not_regular(void **state) {
         char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX], target[PATH_MAX];
-        VlanRegistry *reg = fake_registry();
+        VlanRegistry *reg = registry_in_new_dir(dir);
         Rtnl *n = reg->rtnl;
         bool is_new;
         FILE *f;
 
-        assert_non_null(mkdtemp(dir));
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
         (void) create(reg, "eth0", 80, "br80", &is_new);
         (void) create(reg, "eth0", 81, "br81", &is_new);
         registry_free(reg);
@@ -576,10 +588,8 @@ static void test_restore_not_regular(void **state) {
                 fputs("name=eth0.83\n", f);
         fclose(f);
 
-        reg = fake_registry();
+        reg = registry_in(dir);
         n = reg->rtnl;
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
         signal(SIGALRM, on_alarm);
         alarm(60);
         assert_int_equal(vlan_registry_restore(reg), 2);
@@ -589,8 +599,7 @@ static void test_restore_not_regular(void **state) {
         assert_non_null(link_table_get_by_name(n->links, "eth0.81"));
         registry_free(reg);
 
-        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-        assert_int_equal(system(path), 0);
+        assert_int_equal(test_remove_tree(dir), 0);
 }
 
 static VlanChange change(VlanAction action, const char *parent, uint16_t tag, const char *bridge) {
@@ -628,21 +637,14 @@ static void test_changes_validate(void **state) {
         assert_int_equal(vlan_action_from_string("explode"), -EINVAL);
 }
 
+static void link_names_line(FILE *f, Rtnl *n, const Link *l) {
+        fprintf(f, "%s %s m%s %s\n", l->name, l->kind, l->master ? link_table_get(n->links, l->master)->name : "-",
+                link_is_up(l) ? "up" : "down");
+}
+
 /* The names of the table's links, sorted: what "as before" means once links were made again. */
 static char *link_names(Rtnl *n) {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
-
-        for (int i = 1; i < 400; i++) {
-                Link *l = link_table_get(n->links, i);
-
-                if (l)
-                        fprintf(f, "%s %s m%s %s\n", l->name, l->kind,
-                                l->master ? link_table_get(n->links, l->master)->name : "-", link_is_up(l) ? "up" : "down");
-        }
-        fclose(f);
-        return buf;
+        return links_text(n, 400, link_names_line);
 }
 
 static int run(VlanRegistry *reg, VlanChange *c, size_t n, VlanUndoRecord *undo, size_t *index) {
@@ -659,7 +661,7 @@ static int run(VlanRegistry *reg, VlanChange *c, size_t n, VlanUndoRecord *undo,
 /* A batch whose 4th change conflicts leaves nothing; a mixed batch is undone by its undo records. */
 static void test_apply_and_undo(void **state) {
         char dir[] = "/tmp/test-vlan.XXXXXX", path[PATH_MAX];
-        VlanRegistry *reg = fake_registry();
+        VlanRegistry *reg = registry_in_new_dir(dir);
         Rtnl *n = reg->rtnl;
         VlanChange c[5];
         VlanUndoRecord undo[5];
@@ -667,9 +669,6 @@ static void test_apply_and_undo(void **state) {
         bool is_new;
         char *before, *now;
 
-        assert_non_null(mkdtemp(dir));
-        assert_int_equal(vlan_registry_open_state(reg, dir), 0);
-        add_link(n, 1, "eth0", "", 0, 0, 0, true);
         add_link(n, 2, "eth0.13", "dummy", 0, 0, 0, false);
         (void) create(reg, "eth0", 20, "br20", &is_new);
         before = link_names(n);
@@ -753,8 +752,7 @@ static void test_apply_and_undo(void **state) {
         assert_int_equal(access(path, F_OK), -1);
         free(before);
         registry_free(reg);
-        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-        assert_int_equal(system(path), 0);
+        assert_int_equal(test_remove_tree(dir), 0);
 }
 
 static void test_link_table(void **state) {
