@@ -421,7 +421,7 @@ static int verb_vlan_apply(sd_bus *bus, int argc, char *argv[]) {
                                   sd_bus_message_append(call, "a{sv}", 0);
         if (r < 0)
                 return log_bus_error(r, NULL, "Failed to build the call");
-        r = sd_bus_call(bus, call, 0, &error, &reply);
+        r = sd_bus_call(bus, call, CALL_LONG_USEC, &error, &reply);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to apply the changes");
         r = sd_bus_message_read(reply, "o", &path);
@@ -497,6 +497,7 @@ static int verb_checkpoint_list(sd_bus *bus, int argc, char *argv[]) {
 
 static int checkpoint_call(sd_bus *bus, const char *id, const char *method, const char *what) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -506,7 +507,10 @@ static int checkpoint_call(sd_bus *bus, const char *id, const char *method, cons
         }
         if (asprintf(&path, CHECKPOINT_PATH_PREFIX "/%s", id) < 0)
                 return log_bus_error(-ENOMEM, NULL, "Failed to build the call");
-        r = sd_bus_call_method(bus, NODE_BUS_NAME, path, CHECKPOINT_INTERFACE, method, &error, NULL, NULL);
+        r = sd_bus_message_new_method_call(bus, &call, NODE_BUS_NAME, path, CHECKPOINT_INTERFACE, method);
+        if (r < 0)
+                return log_bus_error(r, NULL, "Failed to build the call");
+        r = sd_bus_call(bus, call, CALL_LONG_USEC, &error, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, what);
         return 0;

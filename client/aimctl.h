@@ -9,6 +9,11 @@
 #include "table.h"
 #include "util/macro.h"
 
+/* The reply timeout of calls whose work grows with their input (Apply, Checkpoint.Rollback: a
+ * batch of 4094 VLANs takes minutes where bridges are slow to delete): sd-bus's default of 25 s
+ * would give up on a call that is still working. */
+#define CALL_LONG_USEC (3600ULL * 1000000ULL)
+
 
 extern bool arg_json;
 
