@@ -39,7 +39,9 @@ run_tests() {
         return $r
 }
 times=$(mktemp)
-trap 'rm -f "$times"' EXIT
+uml_lane=
+# A failed build ends the run: the UML lane, if started, with it.
+trap '[ -z "$uml_lane" ] || kill -- "-$uml_lane" 2>/dev/null; rm -f "$times"' EXIT
 want() { [[ " $passes " == *" $1 "* ]]; }
 
 san=${build}-sanitize
@@ -79,9 +81,11 @@ if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
 else
         if want main; then
+                set -m          # the lane in a process group of its own, for the trap above
                 ( export PYTHONUNBUFFERED=1      # meson's progress lines as they come
                   run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
                 uml_lane=$!
+                set +m
                 run_tests main "$build" --no-suite uml || rc=1
         fi
         if want sanitize; then
@@ -92,7 +96,10 @@ else
                 timed "fuzz build" build_fuzz
                 run_tests fuzz "$fuzz" --suite fuzz || rc=1
         fi
-        [ -z "${uml_lane:-}" ] || wait "$uml_lane" || rc=1
+        if [ -n "$uml_lane" ]; then
+                wait "$uml_lane" || rc=1
+                uml_lane=
+        fi
 fi
 for name in uml main sanitize fuzz; do
         for dir in "$build" "$san" "$fuzz"; do
