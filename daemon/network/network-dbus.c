@@ -595,7 +595,7 @@ static void rollback_ended(NetworkBatch *b, int r) {
                 (void) sd_bus_reply_method_return(b->message, NULL);
 }
 
-static uint64_t now_usec(void) {
+static uint64_t monotonic_usec(void) {
         struct timespec ts;
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -607,11 +607,11 @@ static uint64_t now_usec(void) {
 static int on_batch_slice(sd_event_source *s, void *userdata) {
         _cleanup_(network_batch_freep) NetworkBatch *b = userdata;
         _cleanup_free_ char *why = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = monotonic_usec();
         size_t index = 0;
         int r = 0;
 
-        for (size_t k = 0; k < BATCH_SLICE_CHANGES && r == 0 && now_usec() - start < BATCH_SLICE_USEC; k++)
+        for (size_t k = 0; k < BATCH_SLICE_CHANGES && r == 0 && monotonic_usec() - start < BATCH_SLICE_USEC; k++)
                 r = vlan_cursor_step(&b->cursor, 1, &index, &why);
         if (r == 0) {
                 r = sd_event_source_set_enabled(b->source, SD_EVENT_ONESHOT);
