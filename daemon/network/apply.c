@@ -177,25 +177,6 @@ static int apply_one(VlanRegistry *reg, const VlanChange *c, const VlanApplyHook
         return forget(v, hooks, reterr_message);
 }
 
-int vlan_changes_apply(VlanRegistry *reg, const VlanChange *changes, size_t n, const VlanUndoRecord *undo,
-                       const VlanApplyHooks *hooks, size_t *reterr_index, char **reterr_message) {
-        int r;
-
-        assert_return(reg, -EINVAL);
-        assert_return((changes && undo) || n == 0, -EINVAL);
-
-        for (size_t i = 0; i < n; i++) {
-                r = apply_one(reg, &changes[i], hooks, reterr_message);
-                if (r < 0) {
-                        (void) vlan_changes_rollback(reg, undo, i, hooks);
-                        if (reterr_index)
-                                *reterr_index = i;
-                        return r;
-                }
-        }
-        return 0;
-}
-
 static int undo_one(VlanRegistry *reg, const VlanUndoRecord *u, const VlanApplyHooks *hooks) {
         const VlanRecord *rec = &u->record;
         Vlan *v = vlan_find(reg, rec->parent, rec->tag);
@@ -212,19 +193,108 @@ static int undo_one(VlanRegistry *reg, const VlanUndoRecord *u, const VlanApplyH
         return 0;
 }
 
-int vlan_changes_rollback(VlanRegistry *reg, const VlanUndoRecord *undo, size_t n, const VlanApplyHooks *hooks) {
-        int ret = 0, r;
+static void cursor_init(VlanCursor *c, VlanRegistry *reg, const VlanChange *changes, size_t n,
+                        const VlanUndoRecord *undo, const VlanApplyHooks *hooks) {
+        *c = (VlanCursor) { .reg = reg, .changes = changes, .undo = undo, .n = n };
+        if (hooks)
+                c->hooks = *hooks;
+}
 
+int vlan_cursor_init_apply(VlanCursor *c, VlanRegistry *reg, const VlanChange *changes, size_t n,
+                           const VlanUndoRecord *undo, const VlanApplyHooks *hooks) {
+        assert_return(c, -EINVAL);
+        assert_return(reg, -EINVAL);
+        assert_return((changes && undo) || n == 0, -EINVAL);
+
+        cursor_init(c, reg, changes, n, undo, hooks);
+        return 0;
+}
+
+int vlan_cursor_init_rollback(VlanCursor *c, VlanRegistry *reg, const VlanUndoRecord *undo, size_t n,
+                              const VlanApplyHooks *hooks) {
+        assert_return(c, -EINVAL);
         assert_return(reg, -EINVAL);
         assert_return(undo || n == 0, -EINVAL);
 
-        for (size_t i = n; i > 0; i--) {
-                r = undo_one(reg, &undo[i - 1], hooks);
-                if (r < 0) {
-                        log_debug_errno(r, "Rollback of VLAN %s failed: %m", undo[i - 1].record.name);
-                        if (ret == 0)
-                                ret = r;
+        cursor_init(c, reg, NULL, n, undo, hooks);
+        c->rolling_back = true;
+        c->undo_left = n;
+        return 0;
+}
+
+void vlan_cursor_clear(VlanCursor *c) {
+        if (!c)
+                return;
+        free(c->error_message);
+        c->error_message = NULL;
+}
+
+static bool cursor_finished(const VlanCursor *c) {
+        return c->rolling_back ? c->undo_left == 0 : c->applied == c->n;
+}
+
+int vlan_cursor_step(VlanCursor *c, size_t max, size_t *reterr_index, char **reterr_message) {
+        int r;
+
+        assert_return(c, -EINVAL);
+        assert_return(c->reg, -EINVAL);
+
+        for (size_t k = 0; k < max && !cursor_finished(c); k++) {
+                if (c->rolling_back) {
+                        const VlanUndoRecord *u = &c->undo[--c->undo_left];
+
+                        r = undo_one(c->reg, u, &c->hooks);
+                        if (r < 0) {
+                                log_debug_errno(r, "Rollback of VLAN %s failed: %m", u->record.name);
+                                if (c->error == 0) {
+                                        c->error = r;
+                                        c->error_index = c->undo_left;
+                                }
+                        }
+                        continue;
                 }
+                r = apply_one(c->reg, &c->changes[c->applied], &c->hooks, &c->error_message);
+                if (r < 0) {
+                        c->error = r;
+                        c->error_index = c->applied;
+                        c->rolling_back = true;
+                        c->undo_left = c->applied;
+                } else
+                        c->applied++;
         }
-        return ret;
+        if (!cursor_finished(c))
+                return 0;
+        if (c->error < 0) {
+                if (reterr_index)
+                        *reterr_index = c->error_index;
+                if (reterr_message && c->error_message) {
+                        free(*reterr_message);
+                        *reterr_message = TAKE_PTR(c->error_message);
+                }
+                return c->error;
+        }
+        return 1;
+}
+
+int vlan_changes_apply(VlanRegistry *reg, const VlanChange *changes, size_t n, const VlanUndoRecord *undo,
+                       const VlanApplyHooks *hooks, size_t *reterr_index, char **reterr_message) {
+        _cleanup_(vlan_cursor_clear) VlanCursor c = {};
+        int r;
+
+        r = vlan_cursor_init_apply(&c, reg, changes, n, undo, hooks);
+        if (r < 0)
+                return r;
+        r = vlan_cursor_step(&c, SIZE_MAX, reterr_index, reterr_message);
+        return MIN(r, 0);
+}
+
+int vlan_changes_rollback(VlanRegistry *reg, const VlanUndoRecord *undo, size_t n, const VlanApplyHooks *hooks) {
+        _cleanup_(vlan_cursor_clear) VlanCursor c = {};
+        int r;
+
+        r = vlan_cursor_init_rollback(&c, reg, undo, n, hooks);
+        if (r < 0)
+                return r;
+        r = vlan_cursor_step(&c, SIZE_MAX, NULL, NULL);
+        return MIN(r, 0);
 }

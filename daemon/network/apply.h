@@ -4,6 +4,7 @@
  * checkpoints all go through it) */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "network/vlan.h"
@@ -52,6 +53,35 @@ int vlan_changes_validate(VlanChange *changes, size_t n, char **reterr_message);
  * bridge is -AIM_ENOTFOUND, and *reterr_index names it. */
 int vlan_changes_prepare(const VlanRegistry *reg, const VlanChange *changes, size_t n, VlanUndoRecord *undo,
                          size_t *reterr_index, char **reterr_message);
+
+/* A batch in progress, resumable: the changes applied in order a step at a time and, once one fails (or
+ * for a rollback), the undo records taken back last first a step at a time. vlan_changes_apply() and
+ * vlan_changes_rollback() are this loop run to its end; a caller that must not block runs it in slices. */
+typedef struct VlanCursor {
+        VlanRegistry *reg;
+        const VlanChange *changes;      /* NULL for a rollback */
+        const VlanUndoRecord *undo;
+        size_t n;
+        VlanApplyHooks hooks;
+        size_t applied;                 /* changes applied so far */
+        size_t undo_left;               /* undo records still to take back, once rolling back */
+        bool rolling_back;
+        int error;                      /* the failed change's error, or a rollback's first failure */
+        size_t error_index;
+        char *error_message;
+} VlanCursor;
+
+/* The cursor keeps pointers to changes, undo and reg: they outlive it. hooks is copied (NULL: none). */
+int vlan_cursor_init_apply(VlanCursor *c, VlanRegistry *reg, const VlanChange *changes, size_t n,
+                           const VlanUndoRecord *undo, const VlanApplyHooks *hooks);
+int vlan_cursor_init_rollback(VlanCursor *c, VlanRegistry *reg, const VlanUndoRecord *undo, size_t n,
+                              const VlanApplyHooks *hooks);
+void vlan_cursor_clear(VlanCursor *c);
+
+/* Applies (or takes back) at most max changes: 0 while there is more to do; 1 when the batch ended
+ * well; < 0 when it ended with change *reterr_index failed and changes before it taken back (for a
+ * rollback: the first record that could not be taken back, though all were tried). */
+int vlan_cursor_step(VlanCursor *c, size_t max, size_t *reterr_index, char **reterr_message);
 
 /* Applies the changes in order. If change i fails, changes i-1..0 are taken back (kernel links and
  * records) and the error of i is returned, with *reterr_index = i. A delete of a VLAN not managed is

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
@@ -124,6 +125,50 @@ static int check_busy(Network *n, const VlanChange *c, const char *arg, sd_bus_e
         return 0;
 }
 
+/* An Apply, or a checkpoint's rollback, in flight: the engine's cursor run a slice per loop iteration
+ * from a defer source, so that the loop keeps serving other calls. One at a time: every other network
+ * mutation is Busy meanwhile. */
+typedef struct NetworkBatch {
+        Manager *manager;
+        sd_bus_message *message;        /* the call answered at the end (NULL: an expiry); owns changes' strings */
+        VlanChange *changes;            /* an Apply's */
+        VlanUndoRecord *undo;           /* an Apply's */
+        Checkpoint *cp;                 /* an Apply's new checkpoint (owned until published), or the one rolled back */
+        const char *result;             /* a rollback's: "rolled-back" or "expired"; NULL: an Apply */
+        uint32_t timeout;               /* an Apply's rollback_timeout */
+        VlanCursor cursor;
+        sd_event_source *source;
+} NetworkBatch;
+
+static NetworkBatch *network_batch_free(NetworkBatch *b) {
+        if (!b)
+                return NULL;
+        sd_event_source_disable_unref(b->source);
+        vlan_cursor_clear(&b->cursor);
+        sd_bus_message_unref(b->message);
+        free(b->changes);
+        free(b->undo);
+        if (!b->result)
+                checkpoint_free(b->cp);
+        free(b);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(NetworkBatch *, network_batch_free);
+
+/* Error.Busy while a batch is in flight, naming it. */
+static int check_batch(Network *n, sd_bus_error *error) {
+        const NetworkBatch *b = n->batch;
+
+        if (!b)
+                return 0;
+        if (b->result)
+                return aim_error(error, -AIM_EBUSY, "Checkpoint %s is being rolled back (%zu of %zu changes left); "
+                                 "try again when it is done.", b->cp->id_str, b->cursor.undo_left, b->cursor.n);
+        return aim_error(error, -AIM_EBUSY, "An Apply of %zu changes from %s is in flight (%zu applied); try again "
+                         "when it returns.", b->cursor.n, strempty(sd_bus_message_get_sender(b->message)),
+                         b->cursor.applied);
+}
+
 /* The engine's failure as a D-Bus error; in Apply it names the change. */
 static int changes_error(sd_bus_error *error, int r, bool indexed, size_t index, const char *why) {
         if (indexed)
@@ -131,15 +176,14 @@ static int changes_error(sd_bus_error *error, int r, bool indexed, size_t index,
         return aim_error(error, r, "%s", strempty(why));
 }
 
-/* Runs changes (validated, authorized, not busy) through the engine; with timeout_usec > 0 they are
- * held by a new checkpoint, written ahead, returned in *ret_checkpoint. */
-static int network_run(Manager *m, const VlanChange *changes, size_t n, uint64_t timeout_usec, bool indexed,
-                       Checkpoint **ret_checkpoint, sd_bus_error *error) {
+/* Readies changes (validated, authorized, not busy) for the engine: their undo records in *ret_undo and,
+ * with timeout_usec > 0, a new checkpoint holding them, written ahead, in *ret_checkpoint. */
+static int network_prepare(Manager *m, const VlanChange *changes, size_t n, uint64_t timeout_usec, bool indexed,
+                           VlanUndoRecord **ret_undo, Checkpoint **ret_checkpoint, sd_bus_error *error) {
         Network *net = m->network;
         _cleanup_(checkpoint_freep) Checkpoint *cp = NULL;
         _cleanup_free_ VlanUndoRecord *undo = calloc(n ?: 1, sizeof(VlanUndoRecord));
         _cleanup_free_ char *why = NULL;
-        VlanApplyHooks hooks = network_hooks(m);
         size_t index = 0;
         int r;
 
@@ -165,15 +209,34 @@ static int network_run(Manager *m, const VlanChange *changes, size_t n, uint64_t
                 }
                 net->next_checkpoint_id++;
         }
+        *ret_undo = TAKE_PTR(undo);
+        *ret_checkpoint = TAKE_PTR(cp);
+        return 0;
+}
 
-        r = vlan_changes_apply(net->vlans, changes, n, undo, &hooks, &index, &why);
+/* After the engine ran a batch to its end (r): a failed one's checkpoint file goes, the records sync. */
+static void network_ran(Network *net, const Checkpoint *cp, int r) {
         if (r < 0 && cp && net->vlans->state)
                 (void) checkpoint_remove(cp, net->vlans->state);
         schedule_state_sync(net);
+}
+
+/* Runs one change (validated, authorized, not busy) through the engine at once. */
+static int network_run_one(Manager *m, const VlanChange *c, sd_bus_error *error) {
+        _cleanup_(checkpoint_freep) Checkpoint *cp = NULL;
+        _cleanup_free_ VlanUndoRecord *undo = NULL;
+        _cleanup_free_ char *why = NULL;
+        VlanApplyHooks hooks = network_hooks(m);
+        size_t index = 0;
+        int r;
+
+        r = network_prepare(m, c, 1, 0, false, &undo, &cp, error);
         if (r < 0)
-                return changes_error(error, r, indexed, index, why);
-        if (ret_checkpoint)
-                *ret_checkpoint = TAKE_PTR(cp);
+                return r;
+        r = vlan_changes_apply(m->network->vlans, c, 1, undo, &hooks, &index, &why);
+        network_ran(m->network, cp, r);
+        if (r < 0)
+                return changes_error(error, r, false, index, why);
         return 0;
 }
 
@@ -190,10 +253,13 @@ static int run_one_authorized(Manager *m, sd_bus_message *message, const VlanCha
                                error);
         if (r <= 0)
                 return r;
+        r = check_batch(m->network, error);
+        if (r < 0)
+                return r;
         r = check_busy(m->network, c, NULL, error);
         if (r < 0)
                 return r;
-        r = network_run(m, c, 1, 0, false, NULL, error);
+        r = network_run_one(m, c, error);
         if (r < 0)
                 return r;
         return 1;
@@ -466,11 +532,126 @@ static int checkpoint_publish(Manager *m, Checkpoint *cp, uint32_t timeout, char
         return 0;
 }
 
+#define BATCH_SLICE_CHANGES 64
+#define BATCH_SLICE_USEC    (10U * 1000U)
+
+static int network_batch_new(Manager *m, sd_bus_message *message, NetworkBatch **ret) {
+        _cleanup_(network_batch_freep) NetworkBatch *b = calloc(1, sizeof(NetworkBatch));
+
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
+        b->message = sd_bus_message_ref(message);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+static void checkpoint_forget(Checkpoint *cp, const char *result);
+
+/* The Apply's end: the checkpoint published (or the whole call undone), the caller answered. */
+static void apply_ended(NetworkBatch *b, int r, size_t index, const char *why) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        Manager *m = b->manager;
+
+        network_ran(m->network, b->cp, r);
+        if (r < 0) {
+                (void) changes_error(&error, r, true, index, why);
+                (void) sd_bus_reply_method_error(b->message, &error);
+                return;
+        }
+        if (!b->cp) {
+                (void) sd_bus_reply_method_return(b->message, "o", "/");
+                return;
+        }
+        r = checkpoint_publish(m, b->cp, b->timeout, &path);
+        if (r < 0) {
+                /* Not held, it would never be undone: undo it now. */
+                VlanApplyHooks hooks = network_hooks(m);
+
+                (void) vlan_changes_rollback(m->network->vlans, b->cp->undo, b->cp->n_changes, &hooks);
+                network_ran(m->network, b->cp, r);
+                (void) aim_error(&error, r, "Failed to publish the checkpoint");
+                (void) sd_bus_reply_method_error(b->message, &error);
+                return;
+        }
+        b->cp = NULL;   /* the checkpoints' table holds it */
+        (void) sd_bus_reply_method_return(b->message, "o", path);
+}
+
+/* A rollback's end: the checkpoint forgotten, the caller (if a call asked) answered. */
+static void rollback_ended(NetworkBatch *b, int r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r < 0)
+                log_warning_errno(r, "Rolling back checkpoint %s left something behind: %m", b->cp->id_str);
+        checkpoint_forget(TAKE_PTR(b->cp), b->result);
+        if (!b->message)
+                return;
+        if (r < 0) {
+                (void) aim_error(&error, r, "The rollback left something behind; see the VLANs' Conflict");
+                (void) sd_bus_reply_method_error(b->message, &error);
+        } else
+                (void) sd_bus_reply_method_return(b->message, NULL);
+}
+
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+}
+
+/* One slice of the batch in flight: up to BATCH_SLICE_CHANGES changes or BATCH_SLICE_USEC, whichever
+ * comes first; at the end of the batch it is answered and freed, else it runs again next iteration. */
+static int on_batch_slice(sd_event_source *s, void *userdata) {
+        _cleanup_(network_batch_freep) NetworkBatch *b = userdata;
+        _cleanup_free_ char *why = NULL;
+        uint64_t start = monotonic_usec();
+        size_t index = 0;
+        int r = 0;
+
+        for (size_t k = 0; k < BATCH_SLICE_CHANGES && r == 0 && monotonic_usec() - start < BATCH_SLICE_USEC; k++)
+                r = vlan_cursor_step(&b->cursor, 1, &index, &why);
+        if (r == 0) {
+                r = sd_event_source_set_enabled(b->source, SD_EVENT_ONESHOT);
+                if (r >= 0) {
+                        TAKE_PTR(b);
+                        return 0;
+                }
+                /* Cannot yield: finish it here rather than leave it half done. */
+                r = vlan_cursor_step(&b->cursor, SIZE_MAX, &index, &why);
+        }
+        b->manager->network->batch = NULL;
+        if (b->result)
+                rollback_ended(b, r);
+        else
+                apply_ended(b, r, index, why);
+        return 0;
+}
+
+/* Takes b (its cursor ready) in flight: its first slice now, the rest from the loop. */
+static void network_batch_start(NetworkBatch *b) {
+        Manager *m = b->manager;
+        int r;
+
+        m->network->batch = b;
+        r = sd_event_add_defer(m->event, &b->source, on_batch_slice, b);
+        if (r >= 0) {
+                (void) sd_event_source_set_description(b->source, "network-batch");
+                (void) sd_event_source_set_priority(b->source, SD_EVENT_PRIORITY_IDLE);
+                (void) sd_event_source_set_enabled(b->source, SD_EVENT_ONESHOT);
+        }
+        /* Without a source the slice runs the batch to its end at once (its set_enabled fails). */
+        (void) on_batch_slice(b->source, b);
+}
+
 static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ VlanChange *changes = NULL;
-        _cleanup_free_ char *why = NULL, *parents = NULL, *path = NULL;
-        _cleanup_(checkpoint_freep) Checkpoint *cp = NULL;
+        _cleanup_free_ char *why = NULL, *parents = NULL;
+        _cleanup_(network_batch_freep) NetworkBatch *b = NULL;
+        VlanApplyHooks hooks = network_hooks(m);
         uint32_t timeout = 0;
         char count[12];
         size_t n = 0;
@@ -495,6 +676,9 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r;
         if (r == 0)
                 return 1;
+        r = check_batch(m->network, error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
                 char arg[32];
 
@@ -504,40 +688,29 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
                         return r;
         }
 
-        r = network_run(m, changes, n, (uint64_t) timeout * 1000000ULL, true, &cp, error);
+        r = network_batch_new(m, message, &b);
         if (r < 0)
                 return r;
-        if (!cp)
-                return sd_bus_reply_method_return(message, "o", "/");
-        r = checkpoint_publish(m, cp, timeout, &path);
+        r = network_prepare(m, changes, n, (uint64_t) timeout * 1000000ULL, true, &b->undo, &b->cp, error);
+        if (r < 0)
+                return r;
+        b->changes = TAKE_PTR(changes);
+        b->timeout = timeout;
+        r = vlan_cursor_init_apply(&b->cursor, m->network->vlans, b->changes, n, b->undo, &hooks);
         if (r < 0) {
-                /* Not held, it would never be undone: undo it now. */
-                VlanApplyHooks hooks = network_hooks(m);
-
-                (void) vlan_changes_rollback(m->network->vlans, cp->undo, cp->n_changes, &hooks);
-                if (m->network->vlans->state)
-                        (void) checkpoint_remove(cp, m->network->vlans->state);
-                schedule_state_sync(m->network);
-                return aim_error(error, r, "Failed to publish the checkpoint");
+                network_ran(m->network, b->cp, r);
+                return r;
         }
-        TAKE_PTR(cp);
-        return sd_bus_reply_method_return(message, "o", path);
+        network_batch_start(TAKE_PTR(b));
+        return 1;
 }
 
-/* Ends cp: undoes its changes unless confirmed, forgets its file, tells the bus, frees it. */
-static int checkpoint_finish(Checkpoint *cp, const char *result) {
+/* Forgets cp (confirmed, or rolled back): its file, the bus object and signal, the memory. */
+static void checkpoint_forget(Checkpoint *cp, const char *result) {
         Manager *m = cp->manager;
         Network *n = m->network;
         _cleanup_free_ char *path = NULL;
-        int r = 0;
 
-        if (!streq(result, "confirmed")) {
-                VlanApplyHooks hooks = network_hooks(m);
-
-                r = vlan_changes_rollback(n->vlans, cp->undo, cp->n_changes, &hooks);
-                if (r < 0)
-                        log_warning_errno(r, "Rolling back checkpoint %s left something behind: %m", cp->id_str);
-        }
         if (n->vlans->state)
                 (void) checkpoint_remove(cp, n->vlans->state);
         schedule_state_sync(n);
@@ -548,14 +721,50 @@ static int checkpoint_finish(Checkpoint *cp, const char *result) {
                 (void) sd_bus_emit_object_removed(m->bus, path);
         }
         checkpoint_free(cp);
-        return r;
 }
+
+/* Ends cp: confirmed, forgotten at once; else its rollback goes in flight (held, its file kept, until
+ * the last change is undone), and message, if a call asked, is answered at its end. */
+static int checkpoint_end(Checkpoint *cp, const char *result, sd_bus_message *message) {
+        _cleanup_(network_batch_freep) NetworkBatch *b = NULL;
+        Manager *m = cp->manager;
+        VlanApplyHooks hooks = network_hooks(m);
+        int r;
+
+        if (streq(result, "confirmed")) {
+                checkpoint_forget(cp, result);
+                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+        }
+        r = network_batch_new(m, message, &b);
+        if (r < 0)
+                return r;
+        r = vlan_cursor_init_rollback(&b->cursor, m->network->vlans, cp->undo, cp->n_changes, &hooks);
+        if (r < 0)
+                return r;
+        b->cp = cp;
+        b->result = result;
+        (void) sd_event_source_set_enabled(cp->timer, SD_EVENT_OFF);
+        network_batch_start(TAKE_PTR(b));
+        return 1;
+}
+
+#define EXPIRY_RETRY_USEC (100U * 1000U)
 
 static int on_checkpoint_expired(sd_event_source *s, uint64_t usec, void *userdata) {
         Checkpoint *cp = userdata;
+        int r = -AIM_EBUSY;
 
-        log_info("Checkpoint %s expired unconfirmed, rolling it back.", cp->id_str);
-        (void) checkpoint_finish(cp, "expired");
+        if (!cp->manager->network->batch) {
+                log_info("Checkpoint %s expired unconfirmed, rolling it back.", cp->id_str);
+                r = checkpoint_end(cp, "expired", NULL);
+                if (r >= 0)
+                        return 0;
+        }
+        /* Another batch in flight (or no memory for this one): the rollback starts once it can. */
+        log_debug_errno(r, "Checkpoint %s expired, its rollback waits: %m", cp->id_str);
+        if (sd_event_source_set_time_relative(s, EXPIRY_RETRY_USEC) < 0 ||
+            sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0)
+                log_error("Checkpoint %s expired but cannot be rolled back until the daemon restarts.", cp->id_str);
         return 0;
 }
 
@@ -570,10 +779,10 @@ static int checkpoint_end_authorized(sd_bus_message *message, Checkpoint *cp, co
                 return r;
         if (r == 0)
                 return 1;
-        r = checkpoint_finish(cp, result);
+        r = check_batch(m->network, error);
         if (r < 0)
-                return aim_error(error, r, "The rollback left something behind; see the VLANs' Conflict");
-        return sd_bus_reply_method_return(message, NULL);
+                return r;
+        return checkpoint_end(cp, result, message);
 }
 
 /* Checkpoint.Confirm() */
@@ -770,6 +979,10 @@ Network *network_free(Network *n) {
         if (!n)
                 return NULL;
         sd_event_source_disable_unref(n->sync_source);
+        /* A batch stopped half way: a checkpoint's file (an Apply's with rollback_timeout, or the one
+         * being rolled back) makes the next start roll it back; a plain Apply's changes so far stay,
+         * each recorded, and its caller sees the daemon go. */
+        network_batch_free(n->batch);
         if (n->checkpoints) {
                 Checkpoint *cp;
 

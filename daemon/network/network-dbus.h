@@ -14,6 +14,7 @@ typedef struct Network {
         Hashmap *checkpoints;           /* pending Checkpoint objects by id */
         uint32_t next_checkpoint_id;
         sd_event_source *sync_source;   /* the deferred fsync of the state directory */
+        struct NetworkBatch *batch;     /* the Apply or rollback in flight, if any */
 } Network;
 
 /* Opens netlink, re-applies the persisted VLANs and publishes the interfaces. */

@@ -368,6 +368,47 @@ ucall daemon Apply "$(changes "${batch[@]}")" '{}' >/dev/null
 assert_eq "$(link br1725)" "absent" "br1725 after the non-root delete batch"
 ok "non-root through the real polkitd: one authorization per Apply of 50 changes; denied callers change nothing"
 
+# --- a big Apply runs in slices: other clients are served meanwhile, mutations are Busy ----------------
+# 500 creates (tags 3000-3499: the conflicts' d0.202 holds tag 2020) take tens of seconds in UML.
+# The probes start at its first VLAN's InterfacesAdded: a Busy, or ListVlans answering with part
+# of the batch, proves they were served in its middle.
+big=()
+for i in $(seq 0 499); do big+=("create:d0:$((3000 + i)):br$((3000 + i))"); done
+gdbus_call $ROOT $N.Apply --timeout 3600 "$(changes "${big[@]}")" '{}' > "$AIM_TMP/big-apply.out" 2>&1 &
+applier=$!
+wait_for 120 seen "InterfacesAdded" "$ROOT/vlan/d0_2e3000" || fail "the Apply of 500 made no VLAN"
+busy=$(create d0 3999 br3999 2>&1) || true
+list=$(gdbus_call $ROOT $N.ListVlans) || fail "ListVlans during the Apply: $list"
+assert_contains "$(prop org.abiquo.Node1 Version)" 's "' "Version during the Apply"
+made=$(grep -o "d0_2e3[0-4][0-9][0-9]'" <<<"$list" | wc -l) || true
+if [[ "$busy" == *"GDBus.Error:org.abiquo.Node1.Error.Busy:"* ]]; then
+        assert_contains "$busy" "An Apply of 500 changes" "Busy names the Apply"
+        in_flight="CreateVlan was Busy"
+        if [ "$made" -lt 500 ]; then in_flight+=", then ListVlans answered with $made of the 500"; fi
+elif [ "$made" -lt 500 ] || [[ "$busy" != "(objectpath "* ]]; then
+        wait "$applier" || true
+        fail "CreateVlan during the Apply (ListVlans saw $made of 500): $busy; the Apply: $(cat "$AIM_TMP/big-apply.out")"
+else
+        # The machine outran the probes: nothing is proven about the middle of the batch, say so.
+        delete d0 3999 br3999 >/dev/null
+        in_flight="the Apply ended before the probes (a fast machine): in-flight service NOT checked"
+fi
+wait "$applier" || fail "the Apply of 500: $(cat "$AIM_TMP/big-apply.out")"
+assert_eq "$(cat "$AIM_TMP/big-apply.out")" "(objectpath '/',)" "the Apply of 500's reply"
+count_big() { kernel_links | awk '$3 == "vlan" && $2 ~ /^d0\.3[0-4][0-9][0-9]$/' | wc -l; }
+assert_eq "$(count_big)" 500 "VLANs of the batch in the kernel"
+assert_eq "$(link d0.3499)" "vlan d0 3499 br3499 1500 True" "d0.3499"
+assert_eq "$(link d0.3999)" "absent" "d0.3999 after Busy"
+assert_eq "$(gdbus_call $ROOT $N.ListVlans | grep -o "d0_2e3[0-4][0-9][0-9]'" | wc -l)" 500 "ListVlans after"
+big=()
+for i in $(seq 0 499); do big+=("delete:d0:$((3000 + i)):br$((3000 + i))"); done
+assert_eq "$(gdbus_call $ROOT $N.Apply --timeout 3600 "$(changes "${big[@]}")" '{}')" "(objectpath '/',)" \
+        "the Apply of 500 deletes"
+assert_eq "$(count_big)" 0 "VLANs of the batch after the deletes"
+assert_eq "$(link br3250)" "absent" "br3250 after the deletes"
+echo "# in flight: $in_flight"
+ok "an Apply of 500 creates runs in slices, other clients served, mutations Busy; all made, then deleted"
+
 # --- restart: re-applied after being deleted behind its back; a conflict is marked, the start goes on --
 create d0 700 br700 >/dev/null
 create d0 701 br701 "{'mtu': <uint32 1400>}" >/dev/null

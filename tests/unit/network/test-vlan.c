@@ -755,6 +755,105 @@ static void test_apply_and_undo(void **state) {
         assert_int_equal(test_remove_tree(dir), 0);
 }
 
+/* Runs the batch through a cursor, max changes a step (undo: a rollback of n records); counts the steps. */
+static int run_stepwise(VlanRegistry *reg, VlanChange *c, size_t n, VlanUndoRecord *undo, size_t max,
+                        size_t *index, size_t *ret_steps) {
+        VlanCursor cursor;
+        char *m = NULL;
+        size_t steps = 0;
+        int r;
+
+        if (c) {
+                assert_int_equal(vlan_changes_validate(c, n, &m), 0);
+                assert_int_equal(vlan_changes_prepare(reg, c, n, undo, index, &m), 0);
+                assert_int_equal(vlan_cursor_init_apply(&cursor, reg, c, n, undo, NULL), 0);
+        } else
+                assert_int_equal(vlan_cursor_init_rollback(&cursor, reg, undo, n, NULL), 0);
+        do {
+                r = vlan_cursor_step(&cursor, max, index, &m);
+                steps++;
+        } while (r == 0);
+        if (r < 0)
+                assert_non_null(m);
+        free(m);
+        vlan_cursor_clear(&cursor);
+        *ret_steps = steps;
+        return r;
+}
+
+/* The batch of test_apply_and_undo's shape, one shot: what the kernel looks like after. */
+static char *one_shot(VlanChange *c, size_t n, int expect) {
+        char dir[] = "/tmp/test-vlan.XXXXXX";
+        VlanRegistry *reg = registry_in_new_dir(dir);
+        VlanUndoRecord undo[8];
+        size_t index;
+        char *names;
+
+        add_link(reg->rtnl, 2, "eth0.13", "dummy", 0, 0, 0, false);
+        assert_int_equal(run(reg, c, n, undo, &index), expect);
+        names = link_names(reg->rtnl);
+        registry_free(reg);
+        assert_int_equal(test_remove_tree(dir), 0);
+        return names;
+}
+
+/* Applied a step at a time (1 or 3 changes), a batch ends as the one-shot does: a failure at change 3
+ * takes back changes 2..0 (also a step at a time), a good batch leaves the same links, and its undo
+ * records, rolled back stepwise, leave the kernel as before. */
+static void test_cursor(void **state) {
+        static const size_t maxes[] = { 1, 3 };
+        VlanChange bad[5], good[7];
+        char *bad_after, *good_after;
+
+        for (int i = 0; i < 5; i++)
+                bad[i] = change(VLAN_ACTION_CREATE, "eth0", 10 + i, "br1x");
+        for (int i = 0; i < 7; i++)
+                good[i] = change(VLAN_ACTION_CREATE, "eth0", 20 + i, i < 4 ? "br2x" : "br2y");
+        bad_after = one_shot(bad, 5, -AIM_ECONFLICT);
+        good_after = one_shot(good, 7, 0);
+
+        for (size_t k = 0; k < ELEMENTSOF(maxes); k++) {
+                char dir[] = "/tmp/test-vlan.XXXXXX";
+                VlanRegistry *reg = registry_in_new_dir(dir);
+                VlanUndoRecord undo[8];
+                size_t index = 99, steps;
+                char *before, *now;
+
+                add_link(reg->rtnl, 2, "eth0.13", "dummy", 0, 0, 0, false);
+                before = link_names(reg->rtnl);
+
+                /* 3 applied, 1 failed, 3 taken back: 7 steps of one change. */
+                assert_int_equal(run_stepwise(reg, bad, 5, undo, maxes[k], &index, &steps), -AIM_ECONFLICT);
+                assert_int_equal(index, 3);
+                assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
+                now = link_names(reg->rtnl);
+                assert_string_equal(now, before);
+                assert_string_equal(now, bad_after);
+                free(now);
+                assert_null(vlan_find(reg, "eth0", 10));
+
+                assert_int_equal(run_stepwise(reg, good, 7, undo, maxes[k], &index, &steps), 1);
+                assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
+                now = link_names(reg->rtnl);
+                assert_string_equal(now, good_after);
+                free(now);
+                assert_non_null(vlan_find(reg, "eth0", 26));
+
+                assert_int_equal(run_stepwise(reg, NULL, 7, undo, maxes[k], &index, &steps), 1);
+                assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
+                now = link_names(reg->rtnl);
+                assert_string_equal(now, before);
+                free(now);
+                assert_null(vlan_find(reg, "eth0", 20));
+
+                free(before);
+                registry_free(reg);
+                assert_int_equal(test_remove_tree(dir), 0);
+        }
+        free(bad_after);
+        free(good_after);
+}
+
 static void test_link_table(void **state) {
         LinkTable *t = link_table_new();
         Link a = { .ifindex = 5, .name = "br0", .kind = "bridge", .mtu = 1500 };
@@ -811,6 +910,7 @@ int main(void) {
                 cmocka_unit_test(test_restore_not_regular),
                 cmocka_unit_test(test_changes_validate),
                 cmocka_unit_test(test_apply_and_undo),
+                cmocka_unit_test(test_cursor),
                 cmocka_unit_test(test_link_table),
                 cmocka_unit_test(test_nl_errors),
         };
