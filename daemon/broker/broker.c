@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
@@ -31,6 +30,7 @@
 #include "shared/log.h"
 #include "util/message.h"
 #include "util/strv.h"
+#include "util/time-util.h"
 
 #define BACKOFF_MIN_USEC (250 * 1000ULL)
 #define BACKOFF_MAX_USEC (8 * 1000 * 1000ULL)
@@ -525,13 +525,6 @@ static void broker_connect(Broker *b) {
 
 /* ---- publishing ---- */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static void broker_publish(Broker *b, EventKind kind, const char * const *values) {
         OutboxEntry *e;
         uint64_t seq;
@@ -544,7 +537,7 @@ static void broker_publish(Broker *b, EventKind kind, const char * const *values
                         log_warning_errno(b->seq_error, "Cannot record the event numbers ahead in %s: %m; "
                                           "after a restart they may repeat.", SEQ_FILE);
         }
-        r = outbox_entry_new(kind, seq, now_usec(), values, &e);
+        r = outbox_entry_new(kind, seq, now_usec(CLOCK_REALTIME), values, &e);
         if (r < 0) {
                 b->outbox.dropped++;
                 return (void) log_oom();

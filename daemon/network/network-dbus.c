@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "shared/bus-names.h"
 #include "shared/bus-util.h"
@@ -21,6 +20,7 @@
 #include "network/checkpoint.h"
 #include "network/network-dbus.h"
 #include "util/strv.h"
+#include "util/time-util.h"
 
 #define NETWORK_ACTION    "org.abiquo.node1.manage-network"
 
@@ -193,11 +193,11 @@ static int network_prepare(Manager *m, const VlanChange *changes, size_t n, uint
         if (r < 0)
                 return changes_error(error, r, indexed, index, why);
         if (timeout_usec > 0) {
-                uint64_t now_usec;
+                uint64_t now;
 
-                r = sd_event_now(m->event, CLOCK_REALTIME, &now_usec);
+                r = sd_event_now(m->event, CLOCK_REALTIME, &now);
                 if (r >= 0)
-                        r = checkpoint_new(net->next_checkpoint_id, now_usec + timeout_usec, net->vlans, changes,
+                        r = checkpoint_new(net->next_checkpoint_id, now + timeout_usec, net->vlans, changes,
                                            undo, n, &cp);
                 if (r < 0)
                         return aim_error(error, r, "Failed to make the checkpoint");
@@ -595,23 +595,16 @@ static void rollback_ended(NetworkBatch *b, int r) {
                 (void) sd_bus_reply_method_return(b->message, NULL);
 }
 
-static uint64_t monotonic_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
-
 /* One slice of the batch in flight: up to BATCH_SLICE_CHANGES changes or BATCH_SLICE_USEC, whichever
  * comes first; at the end of the batch it is answered and freed, else it runs again next iteration. */
 static int on_batch_slice(sd_event_source *s, void *userdata) {
         _cleanup_(network_batch_freep) NetworkBatch *b = userdata;
         _cleanup_free_ char *why = NULL;
-        uint64_t start = monotonic_usec();
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
         size_t index = 0;
         int r = 0;
 
-        for (size_t k = 0; k < BATCH_SLICE_CHANGES && r == 0 && monotonic_usec() - start < BATCH_SLICE_USEC; k++)
+        for (size_t k = 0; k < BATCH_SLICE_CHANGES && r == 0 && now_usec(CLOCK_MONOTONIC) - start < BATCH_SLICE_USEC; k++)
                 r = vlan_cursor_step(&b->cursor, 1, &index, &why);
         if (r == 0) {
                 r = sd_event_source_set_enabled(b->source, SD_EVENT_ONESHOT);

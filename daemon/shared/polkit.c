@@ -11,11 +11,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "shared/log.h"
 #include "shared/polkit.h"
 #include "util/strv.h"
+#include "util/time-util.h"
 
 typedef struct PolkitQuery PolkitQuery;
 
@@ -108,20 +108,13 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* A requeued call is dispatched again within a loop iteration or two, and its handler takes the
  * verdict. If the handler never gets there (its object went away meanwhile, or its arguments no
  * longer validate), the verdict would stay forever: drop verdicts nobody took for a long while. */
 #define VERDICT_KEEP_USEC (60 * 1000000ULL)
 
 static void polkit_registry_drop_stale(PolkitRegistry *registry) {
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         for (PolkitQuery *q = registry->queries, *next; q; q = next) {
                 next = q->next;
@@ -136,7 +129,7 @@ static void polkit_query_finish(PolkitQuery *q, int result) {
         int r;
 
         q->done = true;
-        q->done_usec = now_usec();
+        q->done_usec = now_usec(CLOCK_MONOTONIC);
         q->result = result;
         q->slot = sd_bus_slot_unref(q->slot);
 

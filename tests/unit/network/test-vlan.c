@@ -797,6 +797,14 @@ static char *one_shot(VlanChange *c, size_t n, int expect) {
         return names;
 }
 
+/* The kernel's link names are expected. */
+static void assert_links(VlanRegistry *reg, const char *expected) {
+        char *now = link_names(reg->rtnl);
+
+        assert_string_equal(now, expected);
+        free(now);
+}
+
 /* Applied a step at a time (1 or 3 changes), a batch ends as the one-shot does: a failure at change 3
  * takes back changes 2..0 (also a step at a time), a good batch leaves the same links, and its undo
  * records, rolled back stepwise, leave the kernel as before. */
@@ -817,7 +825,7 @@ static void test_cursor(void **state) {
                 VlanRegistry *reg = registry_in_new_dir(dir);
                 VlanUndoRecord undo[8];
                 size_t index = 99, steps;
-                char *before, *now;
+                char *before;
 
                 add_link(reg->rtnl, 2, "eth0.13", "dummy", 0, 0, 0, false);
                 before = link_names(reg->rtnl);
@@ -826,24 +834,18 @@ static void test_cursor(void **state) {
                 assert_int_equal(run_stepwise(reg, bad, 5, undo, maxes[k], &index, &steps), -AIM_ECONFLICT);
                 assert_int_equal(index, 3);
                 assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
-                now = link_names(reg->rtnl);
-                assert_string_equal(now, before);
-                assert_string_equal(now, bad_after);
-                free(now);
+                assert_links(reg, before);
+                assert_links(reg, bad_after);
                 assert_null(vlan_find(reg, "eth0", 10));
 
                 assert_int_equal(run_stepwise(reg, good, 7, undo, maxes[k], &index, &steps), 1);
                 assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
-                now = link_names(reg->rtnl);
-                assert_string_equal(now, good_after);
-                free(now);
+                assert_links(reg, good_after);
                 assert_non_null(vlan_find(reg, "eth0", 26));
 
                 assert_int_equal(run_stepwise(reg, NULL, 7, undo, maxes[k], &index, &steps), 1);
                 assert_int_equal(steps, (7 + maxes[k] - 1) / maxes[k]);
-                now = link_names(reg->rtnl);
-                assert_string_equal(now, before);
-                free(now);
+                assert_links(reg, before);
                 assert_null(vlan_find(reg, "eth0", 20));
 
                 free(before);
