@@ -82,6 +82,18 @@ daemon_pid() {
                 GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null | awk '{print $2}'
 }
 
+# aim_workers: the pids of this test's copy workers, the aimd-worker processes whose target folder
+# (fd 4, see worker/protocol.h) is under $AIM_TMP: tests running side by side have their own.
+# Fails when there is none; aim_no_workers is its negation, for wait_for.
+aim_workers() {
+        local p none=1
+        for p in $(pgrep -x aimd-worker); do
+                [[ "$(readlink "/proc/$p/fd/4" 2>/dev/null)" == "$AIM_TMP/"* ]] && { echo "$p"; none=0; }
+        done
+        return $none
+}
+aim_no_workers() { ! aim_workers >/dev/null; }
+
 # aim_write_config: the daemon's aim.ini; tests may rewrite $AIM_TMP/aim.ini before the first call.
 aim_write_config() {
         cat > "$AIM_TMP/aim.ini" <<EOT

@@ -108,14 +108,14 @@ start_daemon
 "$AIMCTL" image import slow.img img2 --checksum="sha256:$zero" > "$AIM_TMP/slow.out" 2>&1 &
 slow=$!
 wait_for 20 grep -q "started" "$AIM_TMP/slow.out" || fail "the slow copy did not start"
-wait_for 10 pgrep -x aimd-worker >/dev/null || fail "no copy worker"
+wait_for 10 aim_workers >/dev/null || fail "no copy worker"
 before=$(check_state)
 kill -9 "$AIM_BUS_PID"
 rc=0; wait "$DAEMON" || rc=$?
 DAEMON=
 [ "$rc" -ne 0 ] || fail "the daemon exited 0 when its bus died"
 wait "$slow" && fail "aimctl's copy succeeded though the bus died"
-wait_for 10 bash -c '! pgrep -x aimd-worker >/dev/null' || fail "the copy worker outlived the daemon"
+wait_for 10 aim_no_workers || fail "the copy worker outlived the daemon"
 ok "dbus-daemon killed during a copy: the daemon exits $rc, its copy worker with it"
 
 start_bus
@@ -163,7 +163,7 @@ for round in $(seq 1 "$ROUNDS"); do
         # that every round checks a start from the state the kill left.
         pid=$(daemon_pid)
         [ -z "$pid" ] || { kill -9 "$pid"; wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"; }
-        wait_for 10 bash -c '! pgrep -x aimd-worker >/dev/null' || fail "round $round: a copy worker outlived the daemon"
+        wait_for 10 aim_no_workers || fail "round $round: a copy worker outlived the daemon"
         mark=$(wc -l < "$AIM_TMP/bus.log")
         aim_activate
         vlans=$(check_state)

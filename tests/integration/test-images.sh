@@ -328,7 +328,7 @@ check_introspection "$path"
 assert_eq "$(prop org.abiquo.Node1.Job State "$path")" 's "running"' "State"
 # The worker is an exec'd aimd-worker holding only its job's fds (worker/protocol.h): not the bus,
 # netlink, epoll or state-directory fds of the daemon; confined by no_new_privs and seccomp.
-wpid=$(pgrep -x aimd-worker | head -n 1)
+wpid=$(aim_workers | head -n 1)
 [ -n "$wpid" ] || fail "no aimd-worker process"
 assert_eq "$(readlink "/proc/$wpid/exe")" "$(readlink -f "$AIMD_WORKER")" "the worker's executable"
 fds=$(for f in /proc/$wpid/fd/*; do printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"; done | sort -n)
@@ -382,10 +382,10 @@ imp slow.img slow2 --checksum "sha256:$zero" > "$AIM_TMP/slow2.out" 2>&1 &
 slow=$!
 wait_for 10 grep -q "started" "$AIM_TMP/slow2.out" || fail "the second slow job did not start"
 sleep 0.5
-pgrep -x aimd-worker >/dev/null || fail "no worker process"
+aim_workers >/dev/null || fail "no worker process"
 kill -9 "$(daemon_pid)"
 wait "$slow" && fail "aimctl succeeded though the daemon died"
-wait_for 10 bash -c '! pgrep -x aimd-worker >/dev/null' || fail "the worker outlived the daemon"
+wait_for 10 aim_no_workers || fail "the worker outlived the daemon"
 # What a worker killed on a file system without O_TMPFILE (NFS) leaves: hidden named files.
 echo partial > "$FS/ext4/ds/.aimd-tmp-0123456789abcdef"
 echo partial > "$R/.aimd-tmp-fedcba9876543210"
@@ -403,8 +403,8 @@ echo tiny > "$R/tiny.img"
 imp slow.img slow3 --checksum "sha256:$zero" > "$AIM_TMP/slow3.out" 2>&1 &
 slow=$!
 wait_for 10 grep -q "started" "$AIM_TMP/slow3.out" || fail "the third slow job did not start"
-wait_for 10 pgrep -x aimd-worker >/dev/null || fail "no worker for the third slow job"
-kill -STOP $(pgrep -x aimd-worker)
+wait_for 10 aim_workers >/dev/null || fail "no worker for the third slow job"
+kill -STOP $(aim_workers)
 dpid=$(daemon_pid)
 fds_before=$(ls "/proc/$dpid/fd" | wc -l)
 # One client for the 64 calls: 64 gdbus processes cost more than the jobs on a loaded machine.
@@ -418,7 +418,7 @@ fds_after=$(ls "/proc/$dpid/fd" | wc -l)
 [ "$fds_after" -le $((fds_before + 4)) ] || fail "64 queued jobs took $((fds_after - fds_before)) fds"
 msg=$(assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import tiny.img q65 '{}')
 assert_contains "$msg" "64 jobs wait" "the queue cap"
-kill -CONT $(pgrep -x aimd-worker)
+kill -CONT $(aim_workers)
 "$AIMCTL" job cancel "$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$AIM_TMP/slow3.out")"
 wait "$slow" || true
 wait_for 120 test -e "$FS/tiny/ds/q64" || fail "the queued jobs did not run"

@@ -204,7 +204,7 @@ wait_for 20 bash -c "busctl --system get-property org.abiquo.Node1 $(sed -n 's/^
         || fail "the pull to kill makes no progress"
 kill -9 "$(daemon_pid)"
 wait "$slow" && fail "aimctl succeeded though the daemon died"
-wait_for 20 bash -c '! pgrep -f "^[^ ]*aimd-worker" >/dev/null' || fail "the worker outlived the daemon"
+wait_for 20 aim_no_workers || fail "the worker outlived the daemon"
 aim_activate
 nothing_left raw z-gz z-xz z-zst ova1 ova2 z-none resumed restarted
 ok "kill -9 of the daemon mid-pull: the worker dies with it; after restart nothing published, no temporary"
