@@ -65,7 +65,8 @@ ok "Redis killed during a burst of $BURST events and restarted from its AOF: eve
 # ---- CLIENT PAUSE: D-Bus calls are answered while Redis does not answer ----
 published=$(bprop Published | awk '{print $2}')
 # Long enough to outlast the checks on a loaded machine; lifted by CLIENT UNPAUSE once they are done.
-rcli r1 client pause 60000 >/dev/null
+# WRITE, not ALL: XADD waits all the same, and in ALL mode the UNPAUSE itself waited out the pause.
+rcli r1 client pause 60000 WRITE >/dev/null
 gdbus_call "$path" org.abiquo.Node1.Machine.Destroy >/dev/null || fail "Destroy during the pause"
 gdbus_call "$path" org.abiquo.Node1.Machine.Start >/dev/null || fail "Start during the pause"
 prop org.abiquo.Node1 Version >/dev/null || fail "a property read during the pause"
