@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run.sh — the whole test run: installs what it needs, builds with warnings as errors, runs every
 # suite and ends with one "N passed, N failed, N skipped" line over all of the passes:
-#   main      the build as shipped: unit, integration (with the User-Mode Linux tests, suite uml,
-#             and the daemon under valgrind), static (cppcheck, clang-tidy)
-#   sanitize  a second build with -Db_sanitize=address,undefined: unit and integration again
-#             (a sanitizer report from any of our processes fails the test, see lib.sh)
+#   main      the build as shipped: unit, static (cppcheck, clang-tidy), the User-Mode Linux
+#             tests (suite uml), the daemon under valgrind, and the host integration tests'
+#             checks that need an unsanitized build (suite plain); every host integration test
+#             when the sanitize pass is not chosen
+#   sanitize  a second build with -Db_sanitize=address,undefined: unit and every host integration
+#             test (a sanitizer report from any of our processes fails the test, see lib.sh)
 #   fuzz      clang + libFuzzer: every harness for AIM_FUZZ_SECONDS (default 30) each
 # AIM_PASSES chooses passes (default "main sanitize fuzz"); arguments go to the main meson test.
 # Timeouts are multiplied by AIM_TIMEOUT_MULTIPLIER (default 3): they catch hangs, and a shared
@@ -75,7 +77,9 @@ timed() {
 # Two lanes side by side once the main build is there. The User-Mode Linux tests (suite uml) take
 # one at a time and run at nice -10 (see uml-run.sh): they hold one core. The other lane has the
 # other core: the main build's other tests, then the sanitize build and pass (where the UML tests
-# skip), then the fuzz build and pass. Arguments name what the main pass runs: then one lane.
+# skip), then the fuzz build and pass. The host integration tests run once, in the sanitize pass
+# (the same -O2 code with more checks), except for what only the main build can check. Arguments
+# name what the main pass runs: then one lane.
 want main && timed "main build" build_main
 if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
@@ -86,7 +90,11 @@ else
                   run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
                 uml_lane=$!
                 set +m
-                run_tests main "$build" --no-suite uml || rc=1
+                if want sanitize; then
+                        run_tests main "$build" --suite unit --suite static --suite plain --suite valgrind || rc=1
+                else
+                        run_tests main "$build" --no-suite uml || rc=1
+                fi
         fi
         if want sanitize; then
                 timed "sanitize build" build_sanitize
