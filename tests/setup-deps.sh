@@ -11,6 +11,7 @@ packages=(
         libseccomp-dev liblzma-dev libzstd-dev
         # real peers for the integration tests
         dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 python3-dbus jq libxml2-utils
+        bash-builtins
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
         gzip xz-utils zstd bzip2 libarchive-tools strace openssl redis-server

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-images.sh — imports and exports on real file systems (loop btrfs, xfs, ext4, tmpfs) through
 # the bus: reflink, copy_file_range, sendfile, holes, checksums, archives, hostile paths, ENOSPC,
-# cancel, a killed daemon, Exists/Busy/queued, progress signals, polkit (real polkitd); the exec'd
-# worker's fds and confinement, unpack memory and free-space bounds, the queue cap, cached reads.
+# cancel, a killed daemon, Exists/Busy/queued, progress signals, polkit (real polkitd); unpack
+# memory and free-space bounds, the queue cap, cached reads. The worker's own confinement and
+# durability: test-worker.sh.
 . "$(dirname "$0")/lib.sh"
 
 aim_enter_mount_ns "$@"
-require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus readelf strace
+require_cmd mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag gzip xz zstd bzip2 tar gdbus strace
 # python3-dbus, from the system's python3 if the first python3 on PATH has another "dbus".
 py=python3; $py -c 'import dbus; dbus.Interface' 2>/dev/null || py=/usr/bin/python3
 $py -c 'import dbus; dbus.Interface' 2>/dev/null || skip "python3-dbus is not installed (tests/setup-deps.sh installs it)"
@@ -326,25 +327,6 @@ wait_for 10 bash -c "busctl --system get-property org.abiquo.Node1 $path org.abi
         || fail "the slow job makes no progress"
 check_introspection "$path"
 assert_eq "$(prop org.abiquo.Node1.Job State "$path")" 's "running"' "State"
-# The worker is an exec'd aimd-worker holding only its job's fds (worker/protocol.h): not the bus,
-# netlink, epoll or state-directory fds of the daemon; confined by no_new_privs and seccomp.
-wpid=$(aim_workers | head -n 1)
-[ -n "$wpid" ] || fail "no aimd-worker process"
-assert_eq "$(readlink "/proc/$wpid/exe")" "$(readlink -f "$AIMD_WORKER")" "the worker's executable"
-fds=$(for f in /proc/$wpid/fd/*; do printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"; done | sort -n)
-echo "$fds" | sed 's/^/# worker fd /'
-assert_eq "$(echo "$fds" | cut -d= -f1 | tr '\n' ' ')" "0 1 2 3 4 5 6 " "the worker's fds"
-assert_eq "$(echo "$fds" | sed -n 's/^0=//p')" /dev/null "worker fd 0"
-assert_eq "$(echo "$fds" | sed -n 's/^1=//p')" /dev/null "worker fd 1"
-assert_contains "$(echo "$fds" | sed -n 's/^3=//p')" "socket:" "worker fd 3 (its channel)"
-assert_eq "$(echo "$fds" | sed -n 's/^4=//p')" "$AIM_TMP/datastore" "worker fd 4 (the destination folder)"
-assert_eq "$(echo "$fds" | sed -n 's/^5=//p')" "$AIM_TMP/repository/slow.img" "worker fd 5 (the source)"
-assert_contains "$(echo "$fds" | sed -n 's/^6=//p')" "$AIM_TMP/datastore/#" "worker fd 6 (its invisible new file)"
-grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$wpid/status" || fail "the worker may gain privileges"
-grep -q __asan_init "$AIMD_WORKER" || grep -q "^Seccomp:[[:space:]]*2" "/proc/$wpid/status" || fail "the worker has no syscall filter"
-needed=$(readelf -d "$AIMD_WORKER" | grep NEEDED)
-assert_not_contains "$needed" libsystemd "aimd-worker's libraries"
-assert_not_contains "$needed" libvirt "aimd-worker's libraries"
 assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img slow '{}' >/dev/null
 out=$(gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img queued '{}')
 qpath=$(grep -o "/org/abiquo/Node1/job/[_0-9a-f]*" <<<"$out")
@@ -374,7 +356,6 @@ wait_for 5 grep -q "InterfacesAdded (objectpath '/org/abiquo/Node1/image/queued'
         || fail "no InterfacesAdded for the imported image"
 wait_for 5 bash -c "! busctl --system introspect org.abiquo.Node1 $path 2>/dev/null | grep -q org.abiquo.Node1.Job" \
         || fail "the job object outlived JobRemoved"
-ok "the worker: exec'd aimd-worker with fds 0-6 only (null, null, stderr, channel, folder, source, new file), no_new_privs, seccomp, no sd-bus or libvirt linked"
 ok "JobNew, InterfacesAdded/Removed; Busy for the same destination, queued beyond maxJobs, $n PropertiesChanged in ${elapsed_ms} ms, cancel publishes nothing"
 
 # ---- kill -9 of the daemon mid-copy ----
@@ -408,11 +389,12 @@ kill -STOP $(aim_workers)
 dpid=$(daemon_pid)
 fds_before=$(ls "/proc/$dpid/fd" | wc -l)
 # One client for the 64 calls: 64 gdbus processes cost more than the jobs on a loaded machine.
+# Without sync: what is tested here is the queue, not 128 fsyncs on a loop device.
 $py - <<'PY' || fail "64 queued jobs were not accepted"
 import dbus
 images = dbus.Interface(dbus.SystemBus().get_object("org.abiquo.Node1", "/org/abiquo/Node1"), "org.abiquo.Node1.Images")
 for i in range(1, 65):
-        images.Import("tiny.img", "q%d" % i, dbus.Dictionary({}, signature="sv"))
+        images.Import("tiny.img", "q%d" % i, dbus.Dictionary({"sync": dbus.Boolean(False)}, signature="sv"))
 PY
 fds_after=$(ls "/proc/$dpid/fd" | wc -l)
 [ "$fds_after" -le $((fds_before + 4)) ] || fail "64 queued jobs took $((fds_after - fds_before)) fds"

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-pull.sh — pulling images over http and https from the test server (http-server.py) on
 # loopback: the transfer engine on its own (pull-probe), then Images.Pull through the daemon: every
-# format, both checksums, resume and restart, TLS, hostile servers, cancel, ENOSPC, kill -9, and
-# durability (strace on the worker).
+# format, both checksums, resume and restart, TLS, hostile servers, cancel, ENOSPC, kill -9.
+# Durability (strace on the worker): test-worker.sh.
 source "$AIM_SRCDIR/tests/integration/lib.sh"
 
 aim_enter_mount_ns "$@"
@@ -208,28 +208,6 @@ wait_for 20 aim_no_workers || fail "the worker outlived the daemon"
 aim_activate
 nothing_left raw z-gz z-xz z-zst ova1 ova2 z-none resumed restarted
 ok "kill -9 of the daemon mid-pull: the worker dies with it; after restart nothing published, no temporary"
-
-# ---- durability, seen with strace on the worker: fdatasync of the image, fsync of its folder ----
-# (Not in a sanitizer build: LeakSanitizer cannot run in a traced process; the main pass checks it.)
-if grep -q __asan_init "$AIMD"; then
-        echo "# an AddressSanitizer build: durability is checked by the main pass (LeakSanitizer cannot run under strace)"
-elif command -v strace >/dev/null && strace -f -e trace=none -o /dev/null true 2>/dev/null; then
-        pid=$(daemon_pid)
-        strace -f -qq -e trace=fdatasync,fsync -p "$pid" -o "$AIM_TMP/strace.log" &
-        spid=$!
-        wait_for 10 grep -q . /proc/$spid/status || true
-        sleep 1         # strace attaches to every thread before it traces
-        pull "$H/disk.img" synced >/dev/null || fail "the synced pull failed"
-        pull "$H/disk.img" unsynced --no-sync >/dev/null || fail "the sync=false pull failed"
-        "$AIMCTL" image export synced exported.img >/dev/null || fail "the export failed"
-        kill "$spid"; wait "$spid" 2>/dev/null || true
-        n_data=$(grep -c "fdatasync(" "$AIM_TMP/strace.log" || true)
-        n_dir=$(grep -c "fsync(" "$AIM_TMP/strace.log" || true)
-        [ "$n_data" = 2 ] && [ "$n_dir" = 2 ] || fail "expected 2 fdatasync and 2 fsync (the synced pull and the export), got: $(cat "$AIM_TMP/strace.log")"
-        ok "durability (strace -f on the worker): fdatasync of the image and fsync of the folder before done; none with sync=false"
-else
-        echo "# strace cannot trace here: durability unchecked"
-fi
 
 # ---- arguments: only http and https URLs, bounded, clean; options by name ----
 inv=org.freedesktop.DBus.Error.InvalidArgs
