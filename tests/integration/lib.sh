@@ -97,6 +97,22 @@ aim_workers() {
 }
 aim_no_workers() { ! aim_workers >/dev/null; }
 
+# aim_start_job OUT ARGS...: `aimctl ARGS` (an image import, export or pull) in the background, its
+# output in OUT; returns once the job reports progress, with AIM_JOB_PID (aimctl's), AIM_JOB_ID and
+# AIM_JOB_PATH set.
+aim_start_job() {
+        local out=$1; shift
+        "$AIMCTL" "$@" > "$out" 2>&1 &
+        AIM_JOB_PID=$!
+        wait_for 20 grep -q "started" "$out" || fail "aimctl $* did not start a job: $(cat "$out")"
+        AIM_JOB_ID=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$out")
+        AIM_JOB_PATH=$(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$out")
+        wait_for 20 aim_job_progressed "$AIM_JOB_PATH" || fail "job $AIM_JOB_ID (aimctl $*) makes no progress"
+}
+aim_job_progressed() {
+        [ "$(busctl --system get-property org.abiquo.Node1 "$1" org.abiquo.Node1.Job BytesDone)" != "t 0" ]
+}
+
 # aim_write_config: the daemon's aim.ini; tests may rewrite $AIM_TMP/aim.ini before the first call.
 aim_write_config() {
         cat > "$AIM_TMP/aim.ini" <<EOT

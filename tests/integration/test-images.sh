@@ -317,14 +317,8 @@ ok "polkit: AccessDenied for nobody (nothing copied or deleted), allowed for an 
 truncate -s 16G "$R/slow.img"
 zero=$(printf '%064d' 0)
 start=$(date +%s%N)
-imp slow.img slow --checksum "sha256:$zero" > "$AIM_TMP/slow.out" 2>&1 &
-slow=$!
-wait_for 10 grep -q "started" "$AIM_TMP/slow.out" || fail "the slow job did not start"
-id=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$AIM_TMP/slow.out")
-path=/org/abiquo/Node1/job/_3$id
-[ "$id" -lt 10 ] || path=$(busctl --system call org.abiquo.Node1 /org/abiquo/Node1 org.freedesktop.DBus.ObjectManager GetManagedObjects | grep -o "/org/abiquo/Node1/job/[_0-9a-f]*" | head -1)
-wait_for 10 bash -c "busctl --system get-property org.abiquo.Node1 $path org.abiquo.Node1.Job BytesDone | grep -qv 't 0$'" \
-        || fail "the slow job makes no progress"
+aim_start_job "$AIM_TMP/slow.out" image import slow.img slow --checksum "sha256:$zero"
+slow=$AIM_JOB_PID id=$AIM_JOB_ID path=$AIM_JOB_PATH
 check_introspection "$path"
 assert_eq "$(prop org.abiquo.Node1.Job State "$path")" 's "running"' "State"
 assert_bus_error org.abiquo.Node1.Error.Busy gdbus_call /org/abiquo/Node1 org.abiquo.Node1.Images.Import a.img slow '{}' >/dev/null

@@ -177,13 +177,8 @@ hostile "?stall=1000000" "The transfer stalled for 2 s at"
 ok "hostile servers: error statuses, redirects to file:// and ftp://, a loop, short and long bodies, endless drops, a stall: each fails naming it, nothing left"
 
 # ---- the job while it runs: Type, Method, BytesTotal; cancel ----
-"$AIMCTL" image pull "$H/disk.img?rate=400000" slow > "$AIM_TMP/slow.out" 2>&1 &
-slow=$!
-wait_for 20 grep -q "started" "$AIM_TMP/slow.out" || fail "the slow pull did not start: $(cat "$AIM_TMP/slow.out")"
-id=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$AIM_TMP/slow.out")
-path=$(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$AIM_TMP/slow.out")
-wait_for 20 bash -c "busctl --system get-property org.abiquo.Node1 $path org.abiquo.Node1.Job BytesDone | grep -qv 't 0$'" \
-        || fail "the slow pull makes no progress"
+aim_start_job "$AIM_TMP/slow.out" image pull "$H/disk.img?rate=400000" slow
+slow=$AIM_JOB_PID id=$AIM_JOB_ID path=$AIM_JOB_PATH
 assert_eq "$(prop org.abiquo.Node1.Job Type "$path")" 's "pull"' "Type"
 assert_eq "$(prop org.abiquo.Node1.Job Method "$path")" 's "http"' "Method"
 assert_eq "$(prop org.abiquo.Node1.Job BytesTotal "$path")" "t 6291456" "BytesTotal"
@@ -197,13 +192,9 @@ nothing_left raw z-gz z-xz z-zst ova1 ova2 z-none resumed restarted
 ok "a running pull: Type pull, Method http, BytesTotal the Content-Length; cancelled mid-transfer, nothing left"
 
 # ---- kill -9 of the daemon mid-pull ----
-"$AIMCTL" image pull "$H/disk.img?rate=400000" killed > "$AIM_TMP/killed.out" 2>&1 &
-slow=$!
-wait_for 20 grep -q "started" "$AIM_TMP/killed.out" || fail "the pull to kill did not start"
-wait_for 20 bash -c "busctl --system get-property org.abiquo.Node1 $(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$AIM_TMP/killed.out") org.abiquo.Node1.Job BytesDone | grep -qv 't 0$'" \
-        || fail "the pull to kill makes no progress"
+aim_start_job "$AIM_TMP/killed.out" image pull "$H/disk.img?rate=400000" killed
 kill -9 "$(daemon_pid)"
-wait "$slow" && fail "aimctl succeeded though the daemon died"
+wait "$AIM_JOB_PID" && fail "aimctl succeeded though the daemon died"
 wait_for 20 aim_no_workers || fail "the worker outlived the daemon"
 aim_activate
 nothing_left raw z-gz z-xz z-zst ova1 ova2 z-none resumed restarted

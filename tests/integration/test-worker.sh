@@ -19,14 +19,8 @@ grep -q __asan_init "$AIMD_WORKER" && asan=1
 # ---- a running worker: its fds, privileges and libraries ----
 # Hashing an all-hole 16 GiB file reads nothing yet takes seconds: a long job that costs no disk.
 truncate -s 16G "$R/slow.img"
-"$AIMCTL" image import slow.img slow --checksum "sha256:$(printf '%064d' 0)" > "$AIM_TMP/slow.out" 2>&1 &
-slow=$!
-wait_for 10 grep -q "started" "$AIM_TMP/slow.out" || fail "the slow job did not start: $(cat "$AIM_TMP/slow.out")"
-id=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$AIM_TMP/slow.out")
-path=$(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$AIM_TMP/slow.out")
 # Progress means the worker has made its new file.
-wait_for 10 bash -c "busctl --system get-property org.abiquo.Node1 $path org.abiquo.Node1.Job BytesDone | grep -qv 't 0$'" \
-        || fail "the slow job makes no progress"
+aim_start_job "$AIM_TMP/slow.out" image import slow.img slow --checksum "sha256:$(printf '%064d' 0)"
 wpid=$(aim_workers | head -n 1) || fail "no aimd-worker process"
 assert_eq "$(readlink "/proc/$wpid/exe")" "$(readlink -f "$AIMD_WORKER")" "the worker's executable"
 fds=$(for f in /proc/$wpid/fd/*; do printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"; done | sort -n)
@@ -49,8 +43,8 @@ fi
 needed=$(readelf -d "$AIMD_WORKER" | grep NEEDED)
 assert_not_contains "$needed" libsystemd "aimd-worker's libraries"
 assert_not_contains "$needed" libvirt "aimd-worker's libraries"
-"$AIMCTL" job cancel "$id" >/dev/null
-wait "$slow" && fail "a cancelled import exited 0"
+"$AIMCTL" job cancel "$AIM_JOB_ID" >/dev/null
+wait "$AIM_JOB_PID" && fail "a cancelled import exited 0"
 wait_for 10 aim_no_workers || fail "the cancelled worker did not exit"
 ok "the worker: exec'd aimd-worker with fds 0-6 only (null, null, stderr, channel, folder, source, new file), no_new_privs, $filter, no sd-bus or libvirt linked"
 
