@@ -3,6 +3,7 @@
 # compare-introspection.py LIVE.xml DBUS_DIR — every org.abiquo.* interface in the live introspection
 # must equal the one in DBUS_DIR/<interface>.xml: methods and their arguments (names, types,
 # directions), signals, properties (type, access, EmitsChangedSignal). Prints the differences.
+# network-scenario.py imports it (differences()).
 import os
 import sys
 import xml.etree.ElementTree as ET
@@ -26,29 +27,32 @@ def describe(iface):
     return d
 
 
-def main():
-    live = ET.parse(sys.argv[1]).getroot()
-    found, bad = 0, 0
+def differences(live_xml, dbus_dir):
+    """What differs between the org.abiquo.* interfaces of LIVE_XML (a string) and DBUS_DIR."""
+    live = ET.fromstring(live_xml)
+    found, out = 0, []
     for iface in live.findall("interface"):
         name = iface.get("name")
         if not name.startswith("org.abiquo."):
             continue
         found += 1
-        path = os.path.join(sys.argv[2], name + ".xml")
+        path = os.path.join(dbus_dir, name + ".xml")
         if not os.path.exists(path):
-            print(f"{name}: published but no {path}")
-            bad += 1
+            out.append(f"{name}: published but no {path}")
             continue
         want = [i for i in ET.parse(path).getroot().findall("interface") if i.get("name") == name]
         a, b = describe(iface), describe(want[0])
         for k in sorted(set(a) | set(b)):
             if a.get(k) != b.get(k):
-                print(f"{name}: {k}: live {a.get(k)} != file {b.get(k)}")
-                bad += 1
+                out.append(f"{name}: {k}: live {a.get(k)} != file {b.get(k)}")
     if found == 0:
-        print("no org.abiquo.* interface in the live introspection")
-        return 1
-    return 1 if bad else 0
+        out.append("no org.abiquo.* interface in the live introspection")
+    return out
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        diffs = differences(f.read(), sys.argv[2])
+    for d in diffs:
+        print(d)
+    sys.exit(1 if diffs else 0)
