@@ -12,6 +12,8 @@ redis_start() {
         redis-server --port "${REDIS_PORT:-0}" --bind 127.0.0.1 --unixsocket "$AIM_TMP/$name.sock" --unixsocketperm 777 \
                 --dir "$AIM_TMP/$name" --save '' --daemonize no --logfile "$AIM_TMP/$name/redis.log" "$@" &
         echo $! > "$AIM_TMP/$name/pid"
+        # Not a job of the shell: bash would print "Killed" when redis_stop ... KILL ends it.
+        disown $!
         wait_for 20 rcli "$name" ping >/dev/null 2>&1 || fail "redis-server $name did not come up: $(tail -5 "$AIM_TMP/$name/redis.log")"
         # Loading an AOF answers -LOADING until done.
         wait_for 20 bash -c "[ \"\$(redis-cli -s '$AIM_TMP/$name.sock' ping 2>&1)\" = PONG ]" || fail "redis-server $name is still loading"

@@ -41,6 +41,7 @@ WAIT_SCALE = int(os.environ.get('AIM_WAIT_SCALE', '4'))
 START = time.monotonic() - int(sys.argv[1])
 CHECKS = 0
 
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree (hostfs under UML)
 _spec = importlib.util.spec_from_file_location(
     'compare_introspection', os.path.join(SRC, 'tests', 'integration', 'compare-introspection.py'))
 compare_introspection = importlib.util.module_from_spec(_spec)
