@@ -10,7 +10,7 @@ packages=(
         libarchive-dev libssl-dev libxml2-dev libcmocka-dev libdbus-1-dev libcurl4-openssl-dev libhiredis-dev
         libseccomp-dev liblzma-dev libzstd-dev
         # real peers for the integration tests
-        dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 python3-dbus jq libxml2-utils
+        dbus-daemon systemd libglib2.0-bin polkitd util-linux iproute2 python3 python3-dbus libxml2-utils
         bash-builtins
         user-mode-linux kmod btrfs-progs xfsprogs e2fsprogs
         libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86
