@@ -127,7 +127,29 @@ for i in $(seq 0 15); do
         dd if=/dev/urandom of="$FS/ext4/repo/sparse.img" bs=1M count=4 seek=$((i * 64)) conv=notrunc status=none
 done
 imp sparse.img sparse
-cmp "$FS/ext4/repo/sparse.img" "$FS/ext4/ds/sparse" || fail "sparse copy differs"
+# Compared through the data segments of either file (SEEK_DATA): a byte in neither is in a hole of
+# both, zero in both. cmp read the 2 GiB of holes 4 KiB at a time: 13 s of the test's 160.
+python3 - "$FS/ext4/repo/sparse.img" "$FS/ext4/ds/sparse" <<'PY' || fail "sparse copy differs"
+import errno, os, sys
+fds = [os.open(p, os.O_RDONLY) for p in sys.argv[1:]]
+if os.fstat(fds[0]).st_size != os.fstat(fds[1]).st_size:
+    sys.exit("the sizes differ")
+for fd in fds:
+    pos = 0
+    while True:
+        try:
+            pos = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            break                               # no data past pos
+        end = os.lseek(fd, pos, os.SEEK_HOLE)
+        while pos < end:
+            n = min(1 << 20, end - pos)
+            if os.pread(fds[0], n, pos) != os.pread(fds[1], n, pos):
+                sys.exit(f"the bytes differ in [{pos}, {pos + n})")
+            pos += n
+PY
 a=$(allocated "$FS/ext4/ds/sparse")
 [ "$a" -ge $((64 * 1024 * 1024)) ] && [ "$a" -le $((68 * 1024 * 1024)) ] || fail "sparse copy allocates $a bytes"
 assert_eq "$(stat -c %s "$FS/ext4/ds/sparse")" 1073741824 "apparent size"
@@ -215,8 +237,10 @@ um=$(printf 'ü%.0s' $(seq 150))
 out=$(timeout 120 "$AIMCTL" image import vm.ova um --member "$um" 2>&1) && fail "a missing member was found"
 assert_contains "$out" "no member '$um'" "a long UTF-8 message"
 nothing_left "$FS/ext4/ds" a s1 m1 z-gzip z-xz z-zstd z-bzip2 raw-gz ova1 ova2 tgz long
-# A bomb: 1 GiB of zeros in 32 KiB; the datastore (16 MiB) could never hold it.
-head -c 1G /dev/zero | zstd -q -19 > "$R/bomb.zst"
+# A bomb: 64 MiB of zeros in 2 KiB, from a pipe (no size in the frame); the datastore (16 MiB)
+# could never hold it. (It was 1 GiB: the same proof, the job stops at the 16 MiB bound either
+# way, but making it cost 5 to 8 s.)
+head -c 64M /dev/zero | zstd -q -19 > "$R/bomb.zst"
 use "$FS/ext4/repo" "$FS/tiny/ds"
 out=$(imp bomb.zst bomb 2>&1) && fail "the decompression bomb was accepted"
 assert_contains "$out" "exceeds the bound" "bomb"

@@ -33,10 +33,24 @@ cppcheck)
 clang-tidy)
         build=$(realpath "$3")
         command -v clang-tidy >/dev/null || { echo "SKIP: clang-tidy is not installed"; exit 77; }
+        # One compile command per file: clang-tidy analyses a file once per command it finds, and
+        # daemon/shared/polkit.c is also built into tests/integration/polkit-probe, with the same
+        # flags but for the include path of that target (20 of the 420 s of analysis, twice).
+        db=$(mktemp -d)
+        trap 'rm -rf "$db"' EXIT
+        python3 - "$build/compile_commands.json" "$db/compile_commands.json" <<'PY'
+import json, os, sys
+kept = {}
+for e in json.load(open(sys.argv[1])):
+    f = os.path.normpath(os.path.join(e["directory"], e["file"]))
+    if f not in kept or kept[f]["output"].startswith("tests/"):
+        kept[f] = e
+json.dump(list(kept.values()), open(sys.argv[2], "w"), indent=1)
+PY
         # One file per process (clang-tidy 14 misreports va_lists when given several), two at a time.
         rc=0
         printf '%s\0' "${files[@]}" |
-                xargs -0 -n 1 -P 2 clang-tidy -p "$build" --quiet >"$build/clang-tidy.log" 2>&1 || rc=$?
+                xargs -0 -n 1 -P 2 clang-tidy -p "$db" --quiet >"$build/clang-tidy.log" 2>&1 || rc=$?
         grep -E '(error|warning|note):|^ ' "$build/clang-tidy.log" || true
         if [ $rc -ne 0 ] || grep -q -E '(error|warning):' "$build/clang-tidy.log"; then
                 echo "FAIL: clang-tidy has findings (exit $rc)"
