@@ -75,11 +75,15 @@ timed() {
 }
 
 # Two lanes side by side once the main build is there. The User-Mode Linux tests (suite uml) take
-# one at a time and run at nice -10 (see uml-run.sh): they hold one core. The other lane has the
-# other core: the main build's other tests, then the sanitize build and pass (where the UML tests
-# skip), then the fuzz build and pass. The host integration tests run once, in the sanitize pass
-# (the same -O2 code with more checks), except for what only the main build can check. Arguments
-# name what the main pass runs: then one lane.
+# one at a time and run at nice -10 (see uml-run.sh): they hold one core, then that lane builds and
+# runs the fuzz pass. The other lane has the other core: the main build's other tests, then the
+# sanitize build and pass (where the UML tests skip). The host integration tests run once, in the
+# sanitize pass (the same -O2 code with more checks), except for what only the main build can
+# check. Arguments name what the main pass runs: then one lane.
+fuzz_pass() {
+        timed "fuzz build" build_fuzz
+        run_tests fuzz "$fuzz" --suite fuzz
+}
 want main && timed "main build" build_main
 if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
@@ -87,7 +91,10 @@ else
         if want main; then
                 set -m          # the lane in a process group of its own, for the trap above
                 ( export PYTHONUNBUFFERED=1      # meson's progress lines as they come
-                  run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' ) &
+                  r=0
+                  run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' || r=1
+                  if want fuzz; then fuzz_pass 2>&1 | sed -u 's/^/[fuzz] /' || r=1; fi
+                  exit $r ) &
                 uml_lane=$!
                 set +m
                 if want sanitize; then
@@ -100,9 +107,8 @@ else
                 timed "sanitize build" build_sanitize
                 run_tests sanitize "$san" --suite unit --suite integration --no-suite uml || rc=1
         fi
-        if want fuzz; then
-                timed "fuzz build" build_fuzz
-                run_tests fuzz "$fuzz" --suite fuzz || rc=1
+        if want fuzz && ! want main; then
+                fuzz_pass || rc=1
         fi
         if [ -n "$uml_lane" ]; then
                 wait "$uml_lane" || rc=1
