@@ -62,8 +62,17 @@ aim_enter_mount_ns() {
         AIM_IN_MOUNT_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 }
 
+# Helpers that polls call start one process or none: under User-Mode Linux each costs 50-700 ms
+# of the guest's one CPU, taken from what the poll waits for.
 name_has_owner() {
-        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null | grep -q true
+        [[ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" == "b true" ]]
+}
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# file_has FILE TEXT: a line of FILE contains TEXT.
+file_has() {
+        local l
+        while IFS= read -r l || [ -n "$l" ]; do [[ "$l" != *"$2"* ]] || return 0; done < "$1"
+        return 1
 }
 
 # wait_for TIMEOUT_S CMD...: polls CMD until it succeeds.
@@ -71,18 +80,30 @@ name_has_owner() {
 # AIM_WAIT_SCALE (default 4, and 3 times that under valgrind), which keeps a busy or slow machine
 # from turning a wait into a failure.
 wait_for() {
-        local scale=${AIM_WAIT_SCALE:-4}
-        [ -n "${AIM_VALGRIND:-}" ] && scale=$((scale * 3))
+        local scale; wait_scale
         local deadline=$((SECONDS + $1 * scale)); shift
         until "$@"; do
                 [ $SECONDS -lt $deadline ] || return 1
                 sleep 0.05
         done
 }
+# wait_scale: sets the caller's local scale (no subshell: a fork is what the waits avoid).
+wait_scale() {
+        scale=${AIM_WAIT_SCALE:-4}
+        [ -z "${AIM_VALGRIND:-}" ] || scale=$((scale * 3))
+}
+# wait_for_name TIMEOUT_S NAME: waits until NAME has an owner on the bus, without polling (one
+# gdbus wait, where a poll would run a busctl every 50 ms beside the daemon starting up).
+wait_for_name() {
+        local scale; wait_scale
+        gdbus wait --system --timeout "$(($1 * scale))" "$2" >/dev/null 2>&1
+}
 
 daemon_pid() {
-        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-                GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null | awk '{print $2}'
+        local out
+        out=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+                GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null) || return
+        echo "${out#u }"
 }
 
 # aim_workers: the pids of this test's copy workers, the aimd-worker processes whose target folder
@@ -104,7 +125,7 @@ aim_start_job() {
         local out=$1; shift
         "$AIMCTL" "$@" > "$out" 2>&1 &
         AIM_JOB_PID=$!
-        wait_for 20 grep -q "started" "$out" || fail "aimctl $* did not start a job: $(cat "$out")"
+        wait_for 20 file_has "$out" started || fail "aimctl $* did not start a job: $(cat "$out")"
         AIM_JOB_ID=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$out")
         AIM_JOB_PATH=$(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$out")
         wait_for 20 aim_job_progressed "$AIM_JOB_PATH" || fail "job $AIM_JOB_ID (aimctl $*) makes no progress"
@@ -232,7 +253,7 @@ aim_start_polkitd() {
         /usr/lib/polkit-1/polkitd --no-debug >"$AIM_TMP/polkitd.log" 2>&1 &
         AIM_POLKITD_PID=$!
         # Polls: generous caps cost nothing when things work; under UML on a busy machine polkitd took > 10 s.
-        wait_for 60 name_has_owner org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
+        wait_for_name 60 org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
 }
 
 aim_stop_polkitd() {
@@ -252,7 +273,7 @@ as_user() {
 aim_activate() {
         busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version >/dev/null \
                 || fail "bus activation of the daemon failed"
-        wait_for 60 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
+        wait_for_name 60 org.abiquo.Node1 || fail "the daemon did not take its name"
 }
 
 aim_stop_daemon() {
@@ -260,7 +281,7 @@ aim_stop_daemon() {
         pid=$(daemon_pid) || true
         [ -n "$pid" ] || return 0
         kill "$pid" 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+        wait_for 10 pid_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 }
 
 # aim_on_teardown CMD...: runs CMD at teardown, before the daemon and the bus go (for peers a test
