@@ -39,7 +39,7 @@ gdbus_call() {
 # prop IFACE PROPERTY [PATH]: the property's value as busctl prints it ("s \"x\"", "b true", ...).
 prop() { busctl --system get-property org.abiquo.Node1 "${3:-/org/abiquo/Node1}" "$1" "$2"; }
 
-require_root() { [ "$(id -u)" = 0 ] || skip "needs root (private mounts, setpriv, netlink)"; }
+require_root() { [ "$EUID" = 0 ] || skip "needs root (private mounts, setpriv, netlink)"; }
 require_cmd() { local c; for c; do command -v "$c" >/dev/null || skip "$c is not installed"; done; }
 
 # aim_run_in_uml MEM TIMEOUT "$@": re-runs the calling script inside User-Mode Linux (802.1Q and
@@ -290,12 +290,16 @@ AIM_TEARDOWN_HOOKS=()
 aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
 
 # For the tests that load the daemon from background loops (load, faults): a dummy link d0 (up)
-# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository.
+# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository, their sha256
+# in AIM_SUM[1..N] (one sha256sum for all).
 aim_load_fixture() {
-        local k
+        local k sum file
         ip link add d0 type dummy
         ip link set d0 up
-        for k in $(seq "$1"); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+        for ((k = 1; k <= $1; k++)); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+        declare -gA AIM_SUM
+        while read -r sum file; do file=${file##*/src}; AIM_SUM[${file%.img}]=$sum; done \
+                <<<"$(sha256sum "$AIM_TMP"/repository/src*.img)"
 }
 
 # The loops run until $AIM_TMP/stop exists: aim_loops_start CMD... starts each CMD (split into
