@@ -16,7 +16,7 @@ redis_start() {
         disown $!
         wait_for 20 rcli "$name" ping >/dev/null 2>&1 || fail "redis-server $name did not come up: $(tail -5 "$AIM_TMP/$name/redis.log")"
         # Loading an AOF answers -LOADING until done.
-        wait_for 20 bash -c "[ \"\$(redis-cli -s '$AIM_TMP/$name.sock' ping 2>&1)\" = PONG ]" || fail "redis-server $name is still loading"
+        wait_for 20 redis_pong "$name" || fail "redis-server $name is still loading"
 }
 
 # redis_stop NAME [SIGNAL]: stops server NAME (SIGKILL: as a crash) and waits until it is gone.
@@ -24,7 +24,7 @@ redis_stop() {
         local pid
         pid=$(cat "$AIM_TMP/$1/pid" 2>/dev/null) || return 0
         kill -"${2:-TERM}" "$pid" 2>/dev/null || true
-        wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || fail "redis-server $1 did not stop"
+        wait_for 20 pid_gone "$pid" || fail "redis-server $1 did not stop"
         rm -f "$AIM_TMP/$1/pid"
 }
 
@@ -38,6 +38,7 @@ redis_stop_all() {
 aim_on_teardown redis_stop_all
 
 rcli() { local name=$1; shift; redis-cli -s "$AIM_TMP/$name.sock" "$@"; }
+redis_pong() { [ "$(rcli "$1" ping 2>&1)" = PONG ]; }
 
 # free_port: a loopback port nobody listens on now.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

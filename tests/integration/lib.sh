@@ -39,7 +39,7 @@ gdbus_call() {
 # prop IFACE PROPERTY [PATH]: the property's value as busctl prints it ("s \"x\"", "b true", ...).
 prop() { busctl --system get-property org.abiquo.Node1 "${3:-/org/abiquo/Node1}" "$1" "$2"; }
 
-require_root() { [ "$(id -u)" = 0 ] || skip "needs root (private mounts, setpriv, netlink)"; }
+require_root() { [ "$EUID" = 0 ] || skip "needs root (private mounts, setpriv, netlink)"; }
 require_cmd() { local c; for c; do command -v "$c" >/dev/null || skip "$c is not installed"; done; }
 
 # aim_run_in_uml MEM TIMEOUT "$@": re-runs the calling script inside User-Mode Linux (802.1Q and
@@ -62,8 +62,17 @@ aim_enter_mount_ns() {
         AIM_IN_MOUNT_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 }
 
+# Helpers that polls call start one process or none: under User-Mode Linux each costs 50-700 ms
+# of the guest's one CPU, taken from what the poll waits for.
 name_has_owner() {
-        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null | grep -q true
+        [[ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" == "b true" ]]
+}
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# file_has FILE TEXT: a line of FILE contains TEXT.
+file_has() {
+        local l
+        while IFS= read -r l || [ -n "$l" ]; do [[ "$l" != *"$2"* ]] || return 0; done < "$1"
+        return 1
 }
 
 # wait_for TIMEOUT_S CMD...: polls CMD until it succeeds.
@@ -71,18 +80,30 @@ name_has_owner() {
 # AIM_WAIT_SCALE (default 4, and 3 times that under valgrind), which keeps a busy or slow machine
 # from turning a wait into a failure.
 wait_for() {
-        local scale=${AIM_WAIT_SCALE:-4}
-        [ -n "${AIM_VALGRIND:-}" ] && scale=$((scale * 3))
+        local scale; wait_scale
         local deadline=$((SECONDS + $1 * scale)); shift
         until "$@"; do
                 [ $SECONDS -lt $deadline ] || return 1
                 sleep 0.05
         done
 }
+# wait_scale: sets the caller's local scale (no subshell: a fork is what the waits avoid).
+wait_scale() {
+        scale=${AIM_WAIT_SCALE:-4}
+        [ -z "${AIM_VALGRIND:-}" ] || scale=$((scale * 3))
+}
+# wait_for_name TIMEOUT_S NAME: waits until NAME has an owner on the bus, without polling (one
+# gdbus wait, where a poll would run a busctl every 50 ms beside the daemon starting up).
+wait_for_name() {
+        local scale; wait_scale
+        gdbus wait --system --timeout "$(($1 * scale))" "$2" >/dev/null 2>&1
+}
 
 daemon_pid() {
-        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-                GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null | awk '{print $2}'
+        local out
+        out=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+                GetConnectionUnixProcessID s org.abiquo.Node1 2>/dev/null) || return
+        echo "${out#u }"
 }
 
 # aim_workers: the pids of this test's copy workers, the aimd-worker processes whose target folder
@@ -104,7 +125,7 @@ aim_start_job() {
         local out=$1; shift
         "$AIMCTL" "$@" > "$out" 2>&1 &
         AIM_JOB_PID=$!
-        wait_for 20 grep -q "started" "$out" || fail "aimctl $* did not start a job: $(cat "$out")"
+        wait_for 20 file_has "$out" started || fail "aimctl $* did not start a job: $(cat "$out")"
         AIM_JOB_ID=$(sed -n 's/^Job \([0-9]*\) started.*/\1/p' "$out")
         AIM_JOB_PATH=$(sed -n 's/^Job [0-9]* started: \(.*\)$/\1/p' "$out")
         wait_for 20 aim_job_progressed "$AIM_JOB_PATH" || fail "job $AIM_JOB_ID (aimctl $*) makes no progress"
@@ -232,7 +253,7 @@ aim_start_polkitd() {
         /usr/lib/polkit-1/polkitd --no-debug >"$AIM_TMP/polkitd.log" 2>&1 &
         AIM_POLKITD_PID=$!
         # Polls: generous caps cost nothing when things work; under UML on a busy machine polkitd took > 10 s.
-        wait_for 60 name_has_owner org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
+        wait_for_name 60 org.freedesktop.PolicyKit1 || fail "polkitd did not come up: $(cat "$AIM_TMP/polkitd.log")"
 }
 
 aim_stop_polkitd() {
@@ -252,7 +273,7 @@ as_user() {
 aim_activate() {
         busctl --system get-property org.abiquo.Node1 /org/abiquo/Node1 org.abiquo.Node1 Version >/dev/null \
                 || fail "bus activation of the daemon failed"
-        wait_for 60 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
+        wait_for_name 60 org.abiquo.Node1 || fail "the daemon did not take its name"
 }
 
 aim_stop_daemon() {
@@ -260,7 +281,7 @@ aim_stop_daemon() {
         pid=$(daemon_pid) || true
         [ -n "$pid" ] || return 0
         kill "$pid" 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+        wait_for 10 pid_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 }
 
 # aim_on_teardown CMD...: runs CMD at teardown, before the daemon and the bus go (for peers a test
@@ -269,12 +290,16 @@ AIM_TEARDOWN_HOOKS=()
 aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
 
 # For the tests that load the daemon from background loops (load, faults): a dummy link d0 (up)
-# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository.
+# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository, their sha256
+# in AIM_SUM[1..N] (one sha256sum for all).
 aim_load_fixture() {
-        local k
+        local k sum file
         ip link add d0 type dummy
         ip link set d0 up
-        for k in $(seq "$1"); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+        for ((k = 1; k <= $1; k++)); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
+        declare -gA AIM_SUM
+        while read -r sum file; do file=${file##*/src}; AIM_SUM[${file%.img}]=$sum; done \
+                <<<"$(sha256sum "$AIM_TMP"/repository/src*.img)"
 }
 
 # The loops run until $AIM_TMP/stop exists: aim_loops_start CMD... starts each CMD (split into

@@ -33,10 +33,8 @@ aim_on_teardown aim_loops_stop quiet
 aim_on_teardown stop_own_daemon
 
 aim_load_fixture 3
-declare -A SUM
-for k in 1 2 3; do SUM[img$k]=$(sha256sum "$AIM_TMP/repository/src$k.img" | cut -d' ' -f1); done
 truncate -s 16G "$AIM_TMP/repository/slow.img"        # hashing 16 GiB of zeros keeps a worker busy
-zero=$(head -c 0 /dev/null | sha256sum | cut -d' ' -f1)   # any sum: the copy is stopped long before
+printf -v zero '%064d' 0                              # any sum: the copy is stopped long before
 
 start_bus() {
         rm -f "$AIM_TMP/bus.sock"
@@ -48,7 +46,7 @@ start_bus() {
 start_daemon() {
         $(aim_daemon_cmd) >>"$AIM_TMP/daemon.log" 2>&1 &
         DAEMON=$!
-        wait_for 20 name_has_owner org.abiquo.Node1 || fail "the daemon did not take its name"
+        wait_for_name 20 org.abiquo.Node1 || fail "the daemon did not take its name"
 }
 
 # check_state: the invariants every restart must find, in one python3 run (a process costs much
@@ -57,7 +55,7 @@ check_state() {
         busctl --system --json=short call org.abiquo.Node1 $ROOT org.abiquo.Node1.Images ListImages > "$AIM_TMP/images.json"
         busctl --system --json=short call org.abiquo.Node1 $ROOT org.abiquo.Node1.Network ListVlans > "$AIM_TMP/vlans.json"
         ip -d -j link > "$AIM_TMP/links.json"
-        python3 - "$AIM_TMP" "$DS" "$STATE" "${SUM[img1]}" "${SUM[img2]}" "${SUM[img3]}" <<'EOF' || fail "the state after the restart is wrong"
+        python3 - "$AIM_TMP" "$DS" "$STATE" "${AIM_SUM[1]}" "${AIM_SUM[2]}" "${AIM_SUM[3]}" <<'EOF' || fail "the state after the restart is wrong"
 import hashlib, json, os, sys
 tmp, ds, state, sums = sys.argv[1], sys.argv[2], sys.argv[3], dict(zip(("img1", "img2", "img3"), sys.argv[4:7]))
 def die(*a):
@@ -104,10 +102,10 @@ EOF
 start_daemon
 "$AIMCTL" vlan create d0 10 br10 >/dev/null
 "$AIMCTL" vlan create d0 11 br11 --mtu=1400 >/dev/null
-"$AIMCTL" image import src1.img img1 --checksum="sha256:${SUM[img1]}" >/dev/null
+"$AIMCTL" image import src1.img img1 --checksum="sha256:${AIM_SUM[1]}" >/dev/null
 "$AIMCTL" image import slow.img img2 --checksum="sha256:$zero" > "$AIM_TMP/slow.out" 2>&1 &
 slow=$!
-wait_for 20 grep -q "started" "$AIM_TMP/slow.out" || fail "the slow copy did not start"
+wait_for 20 file_has "$AIM_TMP/slow.out" started || fail "the slow copy did not start"
 wait_for 10 aim_workers >/dev/null || fail "no copy worker"
 before=$(check_state)
 kill -9 "$AIM_BUS_PID"
@@ -122,7 +120,8 @@ start_bus
 start_daemon
 assert_eq "$(check_state)" "$before" "VLANs after the restart"
 assert_eq "$before" "d0.10 d0.11 | 1 images" "VLANs and images before the bus died"
-assert_eq "$(ip -j link show d0.11 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')" 1400 "MTU of d0.11"
+[[ "$(ip -o link show d0.11)" =~ " mtu "([0-9]+)" " ]] || fail "ip link show d0.11 has no MTU"
+assert_eq "${BASH_REMATCH[1]}" 1400 "MTU of d0.11"
 [ -e "$DS/img1" ] && [ ! -e "$DS/img2" ] || fail "datastore after the restart: $(ls -A "$DS")"
 ok "restarted on a new bus: VLANs and records as before (kernel matches), img1 intact, no partial img2, no temporary file"
 kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=
@@ -133,7 +132,7 @@ kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=
 import_loop() {
         local k=$1
         while [ ! -e "$STOP" ]; do
-                "$AIMCTL" image import "src$k.img" "img$k" --overwrite --checksum="sha256:${SUM[img$k]}" >/dev/null 2>&1 || true
+                "$AIMCTL" image import "src$k.img" "img$k" --overwrite --checksum="sha256:${AIM_SUM[$k]}" >/dev/null 2>&1 || true
                 if [ $((RANDOM % 2)) = 0 ]; then "$AIMCTL" image delete "img$k" 2>/dev/null || true; fi
         done
         return 0
@@ -151,26 +150,30 @@ vlan_loop() {
         return 0
 }
 aim_activate
-for round in $(seq 1 "$ROUNDS"); do
+for ((round = 1; round <= ROUNDS; round++)); do
         aim_loops_start "import_loop 1" "import_loop 2" "import_loop 3" vlan_loop vlan_loop
         sleep "$((RANDOM % 2)).$((RANDOM % 10))"
         pid=$(daemon_pid)
         [ -n "$pid" ] || fail "round $round: no daemon to kill"
         kill -9 "$pid"
         aim_loops_stop
-        wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "round $round: the daemon survived kill -9"
+        wait_for 10 pid_gone "$pid" || fail "round $round: the daemon survived kill -9"
         # A call of a loop may have activated it again already; then restart it cleanly once more, so
         # that every round checks a start from the state the kill left.
-        pid=$(daemon_pid)
-        [ -z "$pid" ] || { kill -9 "$pid"; wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"; }
+        pid=$(daemon_pid) || true
+        [ -z "$pid" ] || { kill -9 "$pid"; wait_for 10 pid_gone "$pid"; }
         wait_for 10 aim_no_workers || fail "round $round: a copy worker outlived the daemon"
-        mark=$(wc -l < "$AIM_TMP/bus.log")
+        mapfile -t log < "$AIM_TMP/bus.log"
+        mark=${#log[@]}
         aim_activate
         vlans=$(check_state)
         # Re-applying a record may only fail for a reason a test made; here nothing else touches d0.
-        if tail -n +"$((mark + 1))" "$AIM_TMP/bus.log" | grep -E 'not re-applied|Failed|rror' > "$AIM_TMP/errors"; then
+        mapfile -t -s "$mark" log < "$AIM_TMP/bus.log"
+        errors=()
+        for line in "${log[@]}"; do [[ ! "$line" =~ not\ re-applied|Failed|rror ]] || errors+=("$line"); done
+        if [ ${#errors[@]} -gt 0 ]; then
                 cat "$AIM_TMP/daemon.log" >&2
-                fail "round $round: the restart logged errors: $(cat "$AIM_TMP/errors")"
+                fail "round $round: the restart logged errors: $(printf '%s\n' "${errors[@]}")"
         fi
         echo "# round $round: killed; restarted with $vlans"
 done

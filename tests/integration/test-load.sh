@@ -23,13 +23,13 @@ aim_on_teardown aim_loops_stop quiet
 aim_load_fixture 3
 aim_activate
 pid=$(daemon_pid)
-fds() { ls "/proc/$pid/fd" | wc -l; }
-rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+# fds, rss: read by bash, without a process (each costs much under UML).
+fds() { local f=("/proc/$pid/fd/"*); echo "${#f[@]}"; }
+rss() { local k v _; while read -r k v _; do [ "$k" != VmRSS: ] || echo "$v"; done < "/proc/$pid/status"; }
 
 # import_loop K: imports src K again and again (checksum checked by the daemon), deletes each copy.
 import_loop() {
-        local k=$1 i=0 sum
-        sum=$(sha256sum "$AIM_TMP/repository/src$k.img" | cut -d' ' -f1)
+        local k=$1 i=0 sum=${AIM_SUM[$1]}
         while [ ! -e "$STOP" ]; do
                 "$AIMCTL" image import "src$k.img" "img$k" --checksum="sha256:$sum" >/dev/null \
                         || { echo "import $k/$i failed" >> "$AIM_TMP/bg-errors"; return; }
@@ -71,8 +71,9 @@ round "$CLIENTS" "$CALLS"
 read -r load < "$AIM_TMP/load.out"
 echo "# round 1: $((SECONDS - start)) s"
 fd1=$(fds) rss1=$(rss)
-imports=$(( $(cat "$AIM_TMP/imports-1") + $(cat "$AIM_TMP/imports-2") + $(cat "$AIM_TMP/imports-3") ))
-echo "# load: $load; meanwhile $imports imports (8 MiB, sha256 checked) and $(cat "$AIM_TMP/vlan-cycles") VLAN create+delete cycles"
+read -r i1 < "$AIM_TMP/imports-1"; read -r i2 < "$AIM_TMP/imports-2"; read -r i3 < "$AIM_TMP/imports-3"
+read -r cycles < "$AIM_TMP/vlan-cycles"
+echo "# load: $load; meanwhile $((i1 + i2 + i3)) imports (8 MiB, sha256 checked) and $cycles VLAN create+delete cycles"
 echo "# after round 1: fds $fd1, RSS $rss1 KiB"
 ok "$((CLIENTS * CALLS)) calls from $CLIENTS concurrent clients with imports and VLAN changes running: none failed"
 
