@@ -41,9 +41,10 @@ run_tests() {
         return $r
 }
 times=$(mktemp)
+fuzz_claim=$(mktemp -u)         # made by the lane that takes the fuzz pass
 uml_lane=
 # A failed build ends the run: the UML lane, if started, with it.
-trap '[ -z "$uml_lane" ] || kill -- "-$uml_lane" 2>/dev/null; rm -f "$times"' EXIT
+trap '[ -z "$uml_lane" ] || kill -- "-$uml_lane" 2>/dev/null; rm -rf "$times" "$fuzz_claim"' EXIT
 want() { [[ " $passes " == *" $1 "* ]]; }
 
 san=${build}-sanitize
@@ -75,12 +76,15 @@ timed() {
 }
 
 # Two lanes side by side once the main build is there. The User-Mode Linux tests (suite uml) take
-# one at a time and run at nice -10 (see uml-run.sh): they hold one core, then that lane builds and
-# runs the fuzz pass. The other lane has the other core: the main build's other tests, then the
-# sanitize build and pass (where the UML tests skip). The host integration tests run once, in the
-# sanitize pass (the same -O2 code with more checks), except for what only the main build can
-# check. Arguments name what the main pass runs: then one lane.
+# one at a time and run at nice -10 (see uml-run.sh): they hold one core. The other lane has the
+# other core: the main build's other tests, then the sanitize build and pass (where the UML tests
+# skip). The lane that ends first builds and runs the fuzz pass (which one does varies with the
+# machine's load). The host integration tests run once, in the sanitize pass (the same -O2 code
+# with more checks), except for what only the main build can check. Arguments name what the main
+# pass runs: then one lane.
 fuzz_pass() {
+        want fuzz || return 0
+        mkdir "$fuzz_claim" 2>/dev/null || return 0     # the other lane has it
         timed "fuzz build" build_fuzz
         run_tests fuzz "$fuzz" --suite fuzz
 }
@@ -93,7 +97,7 @@ else
                 ( export PYTHONUNBUFFERED=1      # meson's progress lines as they come
                   r=0
                   run_tests uml "$build" --suite uml --num-processes 1 2>&1 | sed -u 's/^/[uml] /' || r=1
-                  if want fuzz; then fuzz_pass 2>&1 | sed -u 's/^/[fuzz] /' || r=1; fi
+                  fuzz_pass 2>&1 | sed -u 's/^/[fuzz] /' || r=1
                   exit $r ) &
                 uml_lane=$!
                 set +m
@@ -107,9 +111,7 @@ else
                 timed "sanitize build" build_sanitize
                 run_tests sanitize "$san" --suite unit --suite integration --no-suite uml || rc=1
         fi
-        if want fuzz && ! want main; then
-                fuzz_pass || rc=1
-        fi
+        fuzz_pass || rc=1
         if [ -n "$uml_lane" ]; then
                 wait "$uml_lane" || rc=1
                 uml_lane=
