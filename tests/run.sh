@@ -76,7 +76,7 @@ timed() {
 }
 
 # Two lanes side by side once the main build is there. The User-Mode Linux tests (suite uml) take
-# one at a time and run at nice -10 (see uml-run.sh): they hold one core. The other lane has the
+# one at a time, on one CPU at nice -10 (see uml-launch.sh): they hold that core. The other lane has the
 # other core: the main build's other tests, then the sanitize build and pass (where the UML tests
 # skip). The lane that ends first builds and runs the fuzz pass (which one does varies with the
 # machine's load). The host integration tests run once, in the sanitize pass (the same -O2 code

@@ -91,14 +91,11 @@ sleep 10
 EOT
 chmod 755 "$w/init"
 
-# UML keeps its memory in a file under TMPDIR; its own pid is a session leader (it calls setsid).
-# Every syscall of the guest is a ptrace round trip between host processes, each of which waits
-# for a time slice: on a busy machine (load average 15) the load test did 53 calls/s and passed at
-# nice -10, and did not finish in 600 s at nice 0. So UML runs ahead of the machine's other work
-# (AIM_UML_NICE=0 to turn that off); the processes of the guest inherit it.
+# UML keeps its memory in a file under TMPDIR; its own pid is a session leader (setsid), on one CPU
+# and ahead of the machine's other work (uml-launch.sh says why; AIM_UML_NICE=0 turns the latter off).
 # pty.legacy_count=0: Debian's kernel makes 256 BSD pty pairs at boot, 2-5 s of a 7-9 s boot
 # (initcall_debug); nothing here uses them (/dev/pts is another driver).
-TMPDIR=$memdir nice -n "${AIM_UML_NICE:--10}" setsid "$uml" mem="$mem" rootfstype=hostfs rootflags=/ rw init="$w/init" \
+TMPDIR=$memdir setsid bash "$(dirname "$0")/uml-launch.sh" "$uml" mem="$mem" rootfstype=hostfs rootflags=/ rw init="$w/init" \
         pty.legacy_count=0 quiet \
         con0=fd:0,fd:1 con=null </dev/null >"$w/console" 2>&1 &
 pid=$!

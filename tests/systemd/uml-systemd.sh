@@ -72,9 +72,9 @@ if ! [ -d "$umltmp" ] || ! [ -w "$umltmp" ] ||
         umltmp=$scratch/tmp
 fi
 start=$SECONDS
-# Ahead of the machine's other work, as uml-run.sh does (see there): AIM_UML_NICE. No BSD ptys,
-# as there.
-TMPDIR=$umltmp nice -n "${AIM_UML_NICE:--10}" setsid /usr/bin/linux.uml mem=${mem_mib}M umid=aim-$$ uml_dir="$scratch/uml" \
+# On one CPU, ahead of the machine's other work (tests/integration/uml-launch.sh says why). No BSD
+# ptys, as in uml-run.sh.
+TMPDIR=$umltmp setsid bash "$(dirname "$0")/../integration/uml-launch.sh" /usr/bin/linux.uml mem=${mem_mib}M umid=aim-$$ uml_dir="$scratch/uml" \
         rootfstype=hostfs rootflags="$root" ro init="$scratch/init" \
         con0=null,fd:1 con=null systemd.unit=test.target pty.legacy_count=0 quiet \
         </dev/null >"$scratch/console" 2>&1 &
