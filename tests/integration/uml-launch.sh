@@ -5,9 +5,10 @@
 #
 # Every syscall of the guest is a ptrace round trip between host processes: the UML kernel and the
 # guest process. Spread over two busy CPUs each round trip costs far more: test-faults, beside three
-# CPU-bound processes, took 182 s and 243 CPU-seconds (207 of them in the host's kernel); on one
-# CPU, 96 s and 97 CPU-seconds. On a quiet machine the one CPU costs nothing (57 s and 56 s). The
-# last CPU this process may use is taken.
+# CPU-bound processes, took 182 s and 243 CPU-seconds (207 of them in the host's kernel); pinned
+# to one CPU, 110 CPU-seconds (209 s: it then shared that CPU with the hogs), and 96 s with the
+# autogroup ahead as below. On a quiet machine the one CPU costs nothing (57 s and 56 s). The last
+# CPU this process may use is taken.
 #
 # Ahead: nice -10 (AIM_UML_NICE) for UML's processes, and the same for its autogroup. With the
 # kernel's autogroups on (sched_autogroup_enabled), each session shares the CPUs equally with every
