@@ -506,14 +506,6 @@ static void on_machine_event(Virt *v, Machine *machine, const char *event, const
         broker_publish_machine(m->broker, event, detail, machine->uuid, machine->name);
 }
 
-static void on_machine_state(Virt *v, Machine *machine, Manager *m) {
-        int r;
-
-        r = sd_bus_emit_properties_changed(m->bus, machine->path, MACHINE_INTERFACE, "State", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", machine->path);
-}
-
 static void on_machine_gone(Virt *v, Machine *machine, Manager *m) {
         int r;
 
@@ -552,7 +544,6 @@ static const VirtOps virt_ops = {
         .connect_failed = on_connect_failed,
         .machine_new = on_machine_new,
         .machine_event = on_machine_event,
-        .machine_state = on_machine_state,
         .machine_gone = on_machine_gone,
         .machine_changed = on_machine_changed,
 };

@@ -218,7 +218,7 @@ static void machine_emit(Virt *v, Machine *m, const char *event, const char *det
         log_debug("Machine %s (%s): %s/%s", m->name, m->uuid, event, detail);
         v->ops->machine_event(v, m, event, detail, v->manager);
         if (m->state != old_state)
-                v->ops->machine_state(v, m, v->manager);
+                v->ops->machine_changed(v, m, "State", v->manager);
 }
 
 /* A domain libvirt told us about: updates, creates or drops its Machine and emits what happened. */
@@ -304,7 +304,7 @@ static void refresh_quietly(Virt *v, virDomainPtr dom, bool full) {
                 return;
         old_state = m->state;
         if (machine_refresh(m, dom, true, full) >= 0 && m->state != old_state)
-                v->ops->machine_state(v, m, v->manager);
+                v->ops->machine_changed(v, m, "State", v->manager);
 }
 
 static void reboot_cb(virConnectPtr conn, virDomainPtr dom, void *opaque) {
@@ -368,7 +368,7 @@ static int virt_resync(Virt *v) {
                 if (m->state != old_state && machine_event_for_state(m->state, m->reason, &event, &detail) >= 0)
                         machine_emit(v, m, event, detail, old_state);
                 else if (m->state != old_state)
-                        v->ops->machine_state(v, m, v->manager);
+                        v->ops->machine_changed(v, m, "State", v->manager);
         }
         for (int i = 0; i < n; i++)
                 virDomainFree(doms[i]);

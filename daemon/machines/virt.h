@@ -51,9 +51,8 @@ typedef struct VirtOps {
         void (*connect_failed)(Virt *v, int error, const char *message, unsigned attempt, Manager *manager);
         void (*machine_new)(Virt *v, Machine *m, Manager *manager);
         void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, Manager *manager);
-        void (*machine_state)(Virt *v, Machine *m, Manager *manager);
         void (*machine_gone)(Virt *v, Machine *m, Manager *manager);     /* m is freed after it */
-        /* A property other than State changed: "Autostart" or "Graphics". */
+        /* A property changed: "State", "Autostart" or "Graphics". */
         void (*machine_changed)(Virt *v, Machine *m, const char *property, Manager *manager);
 } VirtOps;
 

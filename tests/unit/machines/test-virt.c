@@ -39,13 +39,12 @@ static void on_event(Virt *v, Machine *m, const char *event, const char *detail,
         if (s->n_events < 16)
                 snprintf(s->events[s->n_events++], 64, "%s %s/%s", m->name, event, detail);
 }
-static void on_state(Virt *v, Machine *m, Seen *s) {
-        s->n_state++;
-}
 static void on_gone(Virt *v, Machine *m, Seen *s) {
         s->n_gone++;
 }
 static void on_changed(Virt *v, Machine *m, const char *property, Seen *s) {
+        if (streq(property, "State"))
+                s->n_state++;
 }
 
 static const VirtOps ops = {
@@ -53,7 +52,6 @@ static const VirtOps ops = {
         .connect_failed = on_connect_failed,
         .machine_new = on_new,
         .machine_event = on_event,
-        .machine_state = on_state,
         .machine_gone = on_gone,
         .machine_changed = on_changed,
 };
