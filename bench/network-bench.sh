@@ -106,9 +106,9 @@ run_apply() {
         local n=$1 mode=$2 user=${3:-} out
         cpu_mark
         if [ -n "$user" ]; then
-                out=$(as_user "$user" "$VLAN_BENCH" --count="$n" "--$mode" --pid="$pid")
+                out=$(as_user "$user" "$VLAN_BENCH" --count="$n" --mode="$mode" --pid="$pid")
         else
-                out=$("$VLAN_BENCH" --count="$n" "--$mode" --pid="$pid")
+                out=$("$VLAN_BENCH" --count="$n" --mode="$mode" --pid="$pid")
         fi
         clean "Apply ($mode)"
         usage=$(cpu_since)

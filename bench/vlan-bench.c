@@ -2,10 +2,10 @@
 /* vlan-bench.c — creates then deletes N VLAN+bridge pairs through aimd's D-Bus API, timing each phase
  *
  * One client connection, like an orchestrator's; --window calls may be in flight at once (1: each
- * call waits for the previous reply). With --apply, all N creates go in one Network.Apply and all N
- * deletes in another; with --rollback, the creates go in one Apply with a rollback_timeout and
- * Checkpoint.Rollback takes them back (timed as the delete phase). Prints one line of key=value
- * results. */
+ * call waits for the previous reply). With --mode=apply, all N creates go in one Network.Apply and
+ * all N deletes in another; with --mode=rollback, the creates go in one Apply with a rollback_timeout
+ * and Checkpoint.Rollback takes them back (timed as the delete phase). The VLANs are tags 1..N on d0
+ * (uml-run's guest's NIC), each with bridge br<tag>. Prints one line of key=value results. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,8 +14,9 @@
 #include <time.h>
 #include <systemd/sd-bus.h>
 
-static const char *arg_parent = "d0", *arg_prefix = "br";
-static unsigned arg_first = 1, arg_count = 100, arg_window = 1;
+#define PARENT "d0"
+
+static unsigned arg_count = 100, arg_window = 1;
 static long arg_pid = 0;
 
 static unsigned in_flight, failures;
@@ -57,15 +58,15 @@ static int call(sd_bus *bus, bool create, unsigned tag) {
         char bridge[32];
         int r;
 
-        snprintf(bridge, sizeof(bridge), "%s%u", arg_prefix, tag);
+        snprintf(bridge, sizeof(bridge), "br%u", tag);
         if (create)
                 r = sd_bus_call_method_async(bus, NULL, "org.abiquo.Node1", "/org/abiquo/Node1",
                                              "org.abiquo.Node1.Network", "CreateVlan", on_reply, NULL, "sqsa{sv}",
-                                             arg_parent, (uint16_t) tag, bridge, 0);
+                                             PARENT, (uint16_t) tag, bridge, 0);
         else
                 r = sd_bus_call_method_async(bus, NULL, "org.abiquo.Node1", "/org/abiquo/Node1",
                                              "org.abiquo.Node1.Network", "DeleteVlan", on_reply, NULL, "sqs",
-                                             arg_parent, (uint16_t) tag, bridge);
+                                             PARENT, (uint16_t) tag, bridge);
         if (r >= 0)
                 in_flight++;
         return r;
@@ -79,7 +80,7 @@ static double phase(sd_bus *bus, bool create) {
 
         while (next < arg_count || in_flight > 0) {
                 while (next < arg_count && in_flight < arg_window) {
-                        r = call(bus, create, arg_first + next++);
+                        r = call(bus, create, 1 + next++);
                         if (r < 0) {
                                 fprintf(stderr, "vlan-bench: call failed: %s\n", strerror(-r));
                                 exit(EXIT_FAILURE);
@@ -111,9 +112,9 @@ static char *apply(sd_bus *bus, bool create, uint32_t rollback_timeout) {
         for (unsigned i = 0; i < arg_count && r >= 0; i++) {
                 char bridge[32];
 
-                snprintf(bridge, sizeof(bridge), "%s%u", arg_prefix, arg_first + i);
+                snprintf(bridge, sizeof(bridge), "br%u", 1 + i);
                 r = sd_bus_message_append(m, "a{sv}", 4, "action", "s", create ? "create" : "delete",
-                                          "parent", "s", arg_parent, "tag", "q", (uint16_t) (arg_first + i),
+                                          "parent", "s", PARENT, "tag", "q", (uint16_t) (1 + i),
                                           "bridge", "s", bridge);
         }
         if (r >= 0)
@@ -167,14 +168,10 @@ static double phase_apply(sd_bus *bus, bool create, char **checkpoint) {
 
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
-                { "parent", required_argument, NULL, 'p' },
-                { "prefix", required_argument, NULL, 'b' },
-                { "first",  required_argument, NULL, 'f' },
                 { "count",  required_argument, NULL, 'n' },
                 { "window", required_argument, NULL, 'w' },
                 { "pid",    required_argument, NULL, 'P' },
-                { "apply",    no_argument,     NULL, 'A' },
-                { "rollback", no_argument,     NULL, 'R' },
+                { "mode",   required_argument, NULL, 'm' },
                 {}
         };
         sd_bus *bus = NULL;
@@ -185,14 +182,19 @@ int main(int argc, char *argv[]) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'p': arg_parent = optarg; break;
-                case 'b': arg_prefix = optarg; break;
-                case 'f': arg_first = strtoul(optarg, NULL, 10); break;
                 case 'n': arg_count = strtoul(optarg, NULL, 10); break;
                 case 'w': arg_window = strtoul(optarg, NULL, 10) ?: 1; break;
                 case 'P': arg_pid = strtol(optarg, NULL, 10); break;
-                case 'A': arg_mode = MODE_APPLY; break;
-                case 'R': arg_mode = MODE_ROLLBACK; break;
+                case 'm':
+                        if (strcmp(optarg, "apply") == 0)
+                                arg_mode = MODE_APPLY;
+                        else if (strcmp(optarg, "rollback") == 0)
+                                arg_mode = MODE_ROLLBACK;
+                        else if (strcmp(optarg, "calls") != 0) {
+                                fprintf(stderr, "vlan-bench: --mode is calls, apply or rollback\n");
+                                return EXIT_FAILURE;
+                        }
+                        break;
                 default: return EXIT_FAILURE;
                 }
 
