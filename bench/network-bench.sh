@@ -87,44 +87,26 @@ run_exec() {
         report "one ip process per step" "$n" "$(python3 -c "print($n / ($t1 - $t0))")" "$(cpu_since)"
 }
 
-run_dbus() {
-        local n=$1 window=$2 user=${3:-} out rate
+# run_bench USER N ARGS...: one vlan-bench run of N pairs as USER (empty: root), ARGS saying how
+# (--window=W, or --mode=apply|rollback, whose delete phase is the Apply of deletes or the rollback).
+run_bench() {
+        local user=$1 n=$2 out; shift 2
         cpu_mark
-        if [ -n "$user" ]; then
-                out=$(as_user "$user" "$VLAN_BENCH" --count="$n" --window="$window" --pid="$pid")
-        else
-                out=$("$VLAN_BENCH" --count="$n" --window="$window" --pid="$pid")
-        fi
-        clean "D-Bus"
+        out=$(${user:+as_user "$user"} "$VLAN_BENCH" --count="$n" --pid="$pid" "$@")
+        clean "vlan-bench $*"
         usage=$(cpu_since)
-        rate=$(sed -n 's/.*pairs_per_s=\([0-9.]*\).*/\1/p' <<<"$out")
-        report "aimd D-Bus ${user:-root}, window $window" "$n" "$rate" \
+        report "aimd ${user:-root} ${*#--}" "$n" "$(sed -n 's/.*pairs_per_s=\([0-9.]*\).*/\1/p' <<<"$out")" \
                 "$(sed -n 's/.*create_s=\([0-9.]*\) delete_s=\([0-9.]*\).*rss_before_kib=\([0-9-]*\) rss_after_kib=\([0-9-]*\).*/create \1 s, delete \2 s, RSS \3 -> \4 KiB/p' <<<"$out"), $usage"
 }
 
-run_apply() {
-        local n=$1 mode=$2 user=${3:-} out
-        cpu_mark
-        if [ -n "$user" ]; then
-                out=$(as_user "$user" "$VLAN_BENCH" --count="$n" --mode="$mode" --pid="$pid")
-        else
-                out=$("$VLAN_BENCH" --count="$n" --mode="$mode" --pid="$pid")
-        fi
-        clean "Apply ($mode)"
-        usage=$(cpu_since)
-        report "aimd Apply ${user:-root}, $mode" "$n" "$(sed -n 's/.*pairs_per_s=\([0-9.]*\).*/\1/p' <<<"$out")" \
-                "$(sed -n 's/.*create_s=\([0-9.]*\) delete_s=\([0-9.]*\).*/create \1 s, delete or rollback \2 s/p' <<<"$out"), $usage"
-}
-
-echo "UML $(uname -r), $(nproc) CPU; daemon pid $pid, RSS $(awk '/VmRSS/ {print $2}' /proc/$pid/status) KiB at start"
 if [ "${MODE:-}" = apply ]; then
         for ((rep = 1; rep <= REPEAT; rep++)); do
                 echo "--- run $rep"
                 for n in $COUNTS; do
                         run_batch "$n"
-                        run_apply "$n" apply
-                        run_apply "$n" apply daemon
-                        run_apply "$n" rollback
+                        run_bench "" "$n" --mode=apply
+                        run_bench daemon "$n" --mode=apply
+                        run_bench "" "$n" --mode=rollback
                 done
         done
         exit 0
@@ -133,9 +115,9 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
         echo "--- run $rep"
         for n in $COUNTS; do
                 run_batch "$n"
-                run_dbus "$n" 1
-                run_dbus "$n" 16
-                [ "$n" -le 1000 ] && run_dbus "$n" 16 daemon
+                run_bench "" "$n" --window=1
+                run_bench "" "$n" --window=16
+                [ "$n" -le 1000 ] && run_bench daemon "$n" --window=16
                 [ "$n" -le "$EXEC_MAX" ] && run_exec "$n"
         done
 done
