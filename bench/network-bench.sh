@@ -99,6 +99,7 @@ run_bench() {
                 "$(sed -n 's/.*create_s=\([0-9.]*\) delete_s=\([0-9.]*\).*rss_before_kib=\([0-9-]*\) rss_after_kib=\([0-9-]*\).*/create \1 s, delete \2 s, RSS \3 -> \4 KiB/p' <<<"$out"), $usage"
 }
 
+echo "UML $(uname -r), $(nproc) CPU; daemon pid $pid, RSS $(awk '/VmRSS/ {print $2}' /proc/$pid/status) KiB at start"
 if [ "${MODE:-}" = apply ]; then
         for ((rep = 1; rep <= REPEAT; rep++)); do
                 echo "--- run $rep"

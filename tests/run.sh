@@ -81,9 +81,9 @@ timed() {
 # The User-Mode Linux tests (suite uml) take one at a time, on one CPU at nice -10 (see
 # uml-launch.sh): they hold that core. The other lane has the other core: the main build's other
 # tests, then the sanitize pass (where the UML tests skip). The lane that ends first builds and runs
-# the fuzz pass (which one does varies with the machine's load). The host integration tests run once, in the sanitize pass (the same -O2 code
-# with more checks), except for what only the main build can check. Arguments name what the main
-# pass runs: then one lane.
+# the fuzz pass (which one does varies with the machine's load). The host integration tests run
+# once, in the sanitize pass (the same -O2 code with more checks), except for what only the main
+# build can check. Arguments name what the main pass runs: then one lane.
 fuzz_pass() {
         want fuzz || return 0
         mkdir "$fuzz_claim" 2>/dev/null || return 0     # the other lane has it
