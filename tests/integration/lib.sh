@@ -289,13 +289,16 @@ aim_stop_daemon() {
 AIM_TEARDOWN_HOOKS=()
 aim_on_teardown() { AIM_TEARDOWN_HOOKS+=("$*"); }
 
-# For the tests that load the daemon from background loops (load, faults): a dummy link d0 (up)
-# to put VLANs on, and N random 8 MiB images src1.img..srcN.img in the repository, their sha256
-# in AIM_SUM[1..N] (one sha256sum for all).
+# For the tests that load the daemon from background loops (load, faults): N random 8 MiB images
+# src1.img..srcN.img in the repository, their sha256 in AIM_SUM[1..N] (one sha256sum for all), and
+# in User-Mode Linux a dummy link d0 (up) to put VLANs on (the host kernel has neither 802.1Q nor
+# dummy links).
 aim_load_fixture() {
         local k sum file
-        ip link add d0 type dummy
-        ip link set d0 up
+        if [ -n "${AIM_IN_UML:-}" ]; then
+                ip link add d0 type dummy
+                ip link set d0 up
+        fi
         for ((k = 1; k <= $1; k++)); do head -c $((8 * 1024 * 1024)) /dev/urandom > "$AIM_TMP/repository/src$k.img"; done
         declare -gA AIM_SUM
         while read -r sum file; do file=${file##*/src}; AIM_SUM[${file%.img}]=$sum; done \
