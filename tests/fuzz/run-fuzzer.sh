@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run-fuzzer.sh — one libFuzzer harness: the committed reproducers must pass, then fuzz for a
-# bounded time from the committed seed corpus and report the number of executions.
+# bounded time from the committed seed corpus and report the number of executions and when coverage
+# last grew.
 #
 # Usage: run-fuzzer.sh FUZZER FUZZ_SRCDIR NAME [LIBFUZZER_OPTIONS...]
 # Environment: AIM_FUZZ_SECONDS (default 30), AIM_FUZZ_RUNS (stop after this many executions
@@ -39,4 +40,8 @@ if [ $rc -ne 0 ]; then
         echo "FAIL: fuzz-$name found a crash (exit $rc) after ${execs:-?} executions"
         exit 1
 fi
-echo "ok - fuzz-$name: ${execs:-?} executions (${secs:-?}/s), corpus $(ls "$work/corpus" | wc -l) new + $(ls "$src/corpus/$name" | wc -l) seeds"
+# When coverage last grew (libFuzzer's "#N<TAB>NEW cov: C ..." lines): what a shorter or longer run
+# would gain or lose.
+grew=$(sed -n 's/^#\([0-9]*\)\tNEW .*cov: \([0-9]*\) ft: \([0-9]*\).*/coverage last grew at execution \1 (cov \2, ft \3)/p' \
+        "$work/fuzz.log" | tail -n 1)
+echo "ok - fuzz-$name: ${execs:-?} executions (${secs:-?}/s), corpus $(ls "$work/corpus" | wc -l) new + $(ls "$src/corpus/$name" | wc -l) seeds; ${grew:-no coverage past the seeds}"
