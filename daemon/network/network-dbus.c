@@ -169,6 +169,22 @@ static int check_batch(Network *n, sd_bus_error *error) {
                          b->cursor.applied);
 }
 
+/* polkit for NETWORK_ACTION with details (key, value, …, NULL), then Error.Busy while a batch is in
+ * flight (after polkit, so that only an authorized caller learns of it). 1 to go on, 0 while polkit
+ * is still asking (the handler returns 1 and is called again with the answer), < 0 on failure. */
+static int network_authorize(Manager *m, sd_bus_message *message, const char * const *details,
+                             sd_bus_error *error) {
+        int r;
+
+        r = polkit_check_async(m->polkit, message, NETWORK_ACTION, details, error);
+        if (r <= 0)
+                return r;
+        r = check_batch(m->network, error);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 /* The engine's failure as a D-Bus error; in Apply it names the change. */
 static int changes_error(sd_bus_error *error, int r, bool indexed, size_t index, const char *why) {
         if (indexed)
@@ -248,13 +264,10 @@ static int run_one_authorized(Manager *m, sd_bus_message *message, const VlanCha
         int r;
 
         snprintf(tag, sizeof(tag), "%u", c->spec.tag);
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "parent", c->spec.parent, "tag", tag, "bridge", c->spec.bridge, NULL },
-                               error);
+        r = network_authorize(m, message,
+                              (const char *[]) { "parent", c->spec.parent, "tag", tag, "bridge", c->spec.bridge, NULL },
+                              error);
         if (r <= 0)
-                return r;
-        r = check_batch(m->network, error);
-        if (r < 0)
                 return r;
         r = check_busy(m->network, c, NULL, error);
         if (r < 0)
@@ -663,15 +676,9 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = apply_details(changes, n, count, &parents);
         if (r < 0)
                 return r;
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "changes", count, "parents", parents, NULL }, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-        r = check_batch(m->network, error);
-        if (r < 0)
-                return r;
+        r = network_authorize(m, message, (const char *[]) { "changes", count, "parents", parents, NULL }, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         for (size_t i = 0; i < n; i++) {
                 char arg[32];
 
@@ -766,15 +773,9 @@ static int checkpoint_end_authorized(sd_bus_message *message, Checkpoint *cp, co
         Manager *m = cp->manager;
         int r;
 
-        r = polkit_check_async(m->polkit, message, NETWORK_ACTION,
-                               (const char *[]) { "checkpoint", cp->id_str, NULL }, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-        r = check_batch(m->network, error);
-        if (r < 0)
-                return r;
+        r = network_authorize(m, message, (const char *[]) { "checkpoint", cp->id_str, NULL }, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return checkpoint_end(cp, result, message);
 }
 
@@ -883,16 +884,6 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static const sd_bus_vtable checkpoint_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Checkpoint, id), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Expires", "t", NULL, offsetof(Checkpoint, expires), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Changes", "u", NULL, offsetof(Checkpoint, n_changes), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD("Confirm", NULL, NULL, method_confirm, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Rollback", NULL, NULL, method_rollback, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END
-};
-
 static const sd_bus_vtable vlan_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Interface", "s", NULL, offsetof(Vlan, name), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -922,6 +913,16 @@ static int vlan_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
 
         return bus_hashmap_node_enumerate(m->network->vlans->by_name, vlan_path_of, nodes);
 }
+
+static const sd_bus_vtable checkpoint_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Checkpoint, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Expires", "t", NULL, offsetof(Checkpoint, expires), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Changes", "u", NULL, offsetof(Checkpoint, n_changes), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD("Confirm", NULL, NULL, method_confirm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Rollback", NULL, NULL, method_rollback, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
 
 static int checkpoint_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                   void **found, sd_bus_error *error) {
