@@ -541,10 +541,10 @@ static void test_record_parse(void **state) {
         VlanRecord rec;
 
         assert_int_equal(vlan_record_parse(good, strlen(good), &rec), 0);
-        assert_string_equal(rec.name, "eth0.5");
+        assert_string_equal(rec.name, "eth0.5");       /* in the record's order */
         assert_string_equal(rec.parent, "eth0");
-        assert_string_equal(rec.bridge, "br5");
         assert_int_equal(rec.tag, 5);
+        assert_string_equal(rec.bridge, "br5");
         assert_int_equal(rec.mtu, 1400);
         assert_true(rec.created_vlan);
         assert_false(rec.created_bridge);
