@@ -94,8 +94,12 @@ want main && timed "main build" build_main
 if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
 else
+        # The static suite beside the sanitize build: both want CPU only, and together they get
+        # more of it beside another load than one after the other.
+        static=
+        if want main; then run_tests static "$build" --suite static & static=$!; fi
         want sanitize && timed "sanitize build" build_sanitize
-        want main && { run_tests static "$build" --suite static || rc=1; }
+        [ -z "$static" ] || wait "$static" || rc=1
         if want main; then
                 set -m          # the lane in a process group of its own, for the trap above
                 ( export PYTHONUNBUFFERED=1      # meson's progress lines as they come
