@@ -75,19 +75,19 @@ timed() {
         echo "$name: $((SECONDS - start)) s" >> "$times"
 }
 
-# First, with both cores: the main and sanitize builds and the static suite (cppcheck, clang-tidy).
-# In the non-UML lane they had half of one core beside a CPU hog: the sanitize build took 214 s of
-# a 995 s run, clang-tidy 395 s of a 918 s one, for 93 CPU-s of work. Then two lanes side by side.
+# First, with both cores: the main, sanitize and fuzz builds, and beside them the static suite
+# (cppcheck, clang-tidy). In the non-UML lane they had half of one core beside a CPU hog: the
+# sanitize build took 214 s of a 995 s run, clang-tidy 395 s of a 918 s one, for 93 CPU-s of work;
+# the fuzz build, at a lane's end, 21-42 s. Then two lanes side by side.
 # The User-Mode Linux tests (suite uml) take one at a time, on one CPU at nice -10 (see
 # uml-launch.sh): they hold that core. The other lane has the other core: the main build's other
-# tests, then the sanitize pass (where the UML tests skip). The lane that ends first builds and runs
-# the fuzz pass (which one does varies with the machine's load). The host integration tests run
+# tests, then the sanitize pass (where the UML tests skip). The lane that ends first runs the fuzz
+# pass (which one does varies with the machine's load). The host integration tests run
 # once, in the sanitize pass (the same -O2 code with more checks), except for what only the main
 # build can check. Arguments name what the main pass runs: then one lane.
 fuzz_pass() {
         want fuzz || return 0
         mkdir "$fuzz_claim" 2>/dev/null || return 0     # the other lane has it
-        timed "fuzz build" build_fuzz
         run_tests fuzz "$fuzz" --suite fuzz
 }
 want main && timed "main build" build_main
@@ -99,6 +99,7 @@ else
         static=
         if want main; then run_tests static "$build" --suite static & static=$!; fi
         want sanitize && timed "sanitize build" build_sanitize
+        want fuzz && timed "fuzz build" build_fuzz
         [ -z "$static" ] || wait "$static" || rc=1
         if want main; then
                 set -m          # the lane in a process group of its own, for the trap above
