@@ -471,16 +471,6 @@ static void on_connected(Virt *v, bool connected, Manager *m) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for HypervisorConnected: %m");
 }
 
-static void on_connect_failed(Virt *v, int error, const char *message, unsigned attempt, Manager *m) {
-        /* Said once at warning level; every retry after that only at debug. */
-        if (message)
-                log_full_errno(attempt == 0 ? LOG_WARNING : LOG_DEBUG, error, "Failed to connect to %s, retrying: %s",
-                               m->config.uri, message);
-        else
-                log_full_errno(attempt == 0 ? LOG_WARNING : LOG_DEBUG, error, "Failed to connect to %s, retrying: %m",
-                               m->config.uri);
-}
-
 static void on_machine_new(Virt *v, Machine *machine, Manager *m) {
         int r;
 
@@ -541,7 +531,6 @@ static const sd_bus_vtable host_vtable[] = {
 
 static const VirtOps virt_ops = {
         .connected = on_connected,
-        .connect_failed = on_connect_failed,
         .machine_new = on_machine_new,
         .machine_event = on_machine_event,
         .machine_gone = on_machine_gone,

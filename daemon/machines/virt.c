@@ -463,8 +463,18 @@ static void virt_schedule_reconnect(Virt *v) {
         r = sd_event_add_time_relative(v->event, &v->reconnect_source, CLOCK_MONOTONIC, delay, 0,
                                        reconnect_fire, v);
         if (r < 0)
-                v->ops->connect_failed(v, r, "no reconnect could be scheduled; staying disconnected", v->attempt,
-                                       v->manager);
+                log_error_errno(r, "Failed to schedule a reconnect to %s, staying disconnected: %m", v->uri);
+}
+
+/* An attempt to connect failed; virt_schedule_reconnect() makes the next. Said once at warning
+ * level; every retry after that only at debug, until a connection succeeds. message may be NULL. */
+static void virt_connect_failed(Virt *v, int error, const char *message) {
+        int level = v->attempt == 0 ? LOG_WARNING : LOG_DEBUG;
+
+        if (message)
+                log_full_errno(level, error, "Failed to connect to %s, retrying: %s", v->uri, message);
+        else
+                log_full_errno(level, error, "Failed to connect to %s, retrying: %m", v->uri);
 }
 
 static int virt_setup(Virt *v) {
@@ -534,7 +544,7 @@ static void connect_done(void *data) {
 
         v->connecting = false;
         if (j->r < 0) {
-                v->ops->connect_failed(v, j->r, j->message, v->attempt, v->manager);
+                virt_connect_failed(v, j->r, j->message);
                 connect_job_free(j);
                 virt_schedule_reconnect(v);
                 return;
@@ -544,7 +554,7 @@ static void connect_done(void *data) {
 
         r = virt_setup(v);
         if (r < 0) {
-                v->ops->connect_failed(v, r, "the connection could not be set up", v->attempt, v->manager);
+                virt_connect_failed(v, r, "the connection could not be set up");
                 virt_close(v);
                 virt_host_done(&v->host);
                 virt_schedule_reconnect(v);
@@ -584,7 +594,7 @@ static int reconnect_fire(sd_event_source *s, uint64_t usec, void *userdata) {
         v->reconnect_source = sd_event_source_disable_unref(v->reconnect_source);
         r = virt_connect(v);
         if (r < 0) {
-                v->ops->connect_failed(v, r, NULL, v->attempt, v->manager);
+                virt_connect_failed(v, r, NULL);
                 virt_schedule_reconnect(v);
         }
         return 0;

@@ -44,11 +44,9 @@ typedef struct VirtHost {
 /* How the D-Bus layer hears of changes; all run in the loop's thread. It logs what it hears:
  * virt.c logs at debug only. */
 typedef struct VirtOps {
-        /* Connected (and synced), or the connection was lost (a reconnect follows by itself). */
+        /* Connected (and synced), or the connection was lost (a reconnect follows by itself; virt.c
+         * logs the attempts that fail). */
         void (*connected)(Virt *v, bool connected, Manager *manager);
-        /* An attempt to connect failed (attempt 0 is the first since the last success); another
-         * follows by itself. message may be NULL. */
-        void (*connect_failed)(Virt *v, int error, const char *message, unsigned attempt, Manager *manager);
         void (*machine_new)(Virt *v, Machine *m, Manager *manager);
         void (*machine_event)(Virt *v, Machine *m, const char *event, const char *detail, Manager *manager);
         void (*machine_gone)(Virt *v, Machine *m, Manager *manager);     /* m is freed after it */

@@ -29,4 +29,8 @@ sleep 2
 pid=$(daemon_pid)
 [ -n "$pid" ] || fail "the daemon went away"
 assert_eq "$(prop org.abiquo.Node1 HypervisorConnected)" "b false" "HypervisorConnected after retries"
-ok "retries do not disturb the daemon"
+# The retries (after 0.25, 0.5, 1 s, …: three or more in these 2 s) are logged once at warning
+# level, then at debug only.
+n=$(grep -c -F "<4>Failed to connect to $AIM_URI, retrying: " "$AIM_TMP/bus.log" || true)
+assert_eq "$n" 1 "warnings for the failed attempts"
+ok "retries do not disturb the daemon; the first failure is a warning, the retries are not"
