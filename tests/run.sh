@@ -94,8 +94,8 @@ want main && timed "main build" build_main
 if [ $# -gt 0 ]; then
         want main && { run_tests main "$build" "$@" || rc=1; }
 else
-        # The static suite beside the sanitize build: both want CPU only, and together they get
-        # more of it beside another load than one after the other.
+        # The static suite beside the sanitize and fuzz builds: they all want CPU only, and together
+        # they get more of it beside another load than one after the other.
         static=
         if want main; then run_tests static "$build" --suite static & static=$!; fi
         want sanitize && timed "sanitize build" build_sanitize
